@@ -1,0 +1,173 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *		Every PostgreSQL major-version difference segment_membership cares
+ *		about, in one place (PostgreSQL 13 to 17).
+ *
+ * Code elsewhere calls the sm_* names below and never tests
+ * PG_VERSION_NUM itself.
+ *
+ * IDENTIFICATION
+ *		src/compat.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SM_COMPAT_H
+#define SM_COMPAT_H
+
+#include "postgres.h"
+
+#include "common/jsonapi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/buffile.h"
+#include "storage/latch.h"
+#include "utils/guc.h"
+#include "utils/tuplestore.h"
+#include "utils/wait_event.h"
+
+#if PG_VERSION_NUM < 130000
+#error "segment_membership requires PostgreSQL 13 or later"
+#endif
+
+#if PG_VERSION_NUM >= 150000
+#include "common/pg_prng.h"
+#endif
+
+/*
+ * GUC prefix reservation: MarkGUCPrefixReserved() appeared in 15; before
+ * that the same job was done by EmitWarningsOnPlaceholders().
+ */
+#if PG_VERSION_NUM >= 150000
+#define sm_reserve_guc_prefix(prefix) MarkGUCPrefixReserved(prefix)
+#else
+#define sm_reserve_guc_prefix(prefix) EmitWarningsOnPlaceholders(prefix)
+#endif
+
+/*
+ * Wait event sets.  Up to 16 CreateWaitEventSet() takes a memory context; 17
+ * takes a resource owner (NULL: untracked, allocated in TopMemoryContext).
+ * We always free our sets explicitly, so both forms behave the same for us.
+ */
+#if PG_VERSION_NUM >= 170000
+#define sm_create_wait_event_set(nevents) CreateWaitEventSet(NULL, (nevents))
+#else
+#define sm_create_wait_event_set(nevents) \
+	CreateWaitEventSet(TopMemoryContext, (nevents))
+#endif
+
+/*
+ * The wait event our waits show in pg_stat_activity: a named custom event
+ * on 17 and later, the generic "Extension" before.
+ */
+static inline uint32
+sm_wait_event_info(void)
+{
+#if PG_VERSION_NUM >= 170000
+	static uint32 we = 0;
+
+	if (we == 0)
+		we = WaitEventExtensionNew("SegmentMembershipRequest");
+	return we;
+#else
+	return PG_WAIT_EXTENSION;
+#endif
+}
+
+/*
+ * Materialize-mode set-returning functions: InitMaterializedSRF() exists
+ * from 15.1 (15.0 called it SetSingleFuncCall()); earlier releases get the
+ * same set-up done by hand.
+ */
+static inline void
+sm_init_materialized_srf(FunctionCallInfo fcinfo)
+{
+#if PG_VERSION_NUM >= 150001
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+#elif PG_VERSION_NUM >= 150000
+	SetSingleFuncCall(fcinfo, SRF_SINGLE_USE_EXPECTED);
+#else
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext oldcxt;
+	TupleDesc	tupdesc;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot "
+						"accept a set")));
+	if (!(rsinfo->allowedModes & SFRM_Materialize) ||
+		rsinfo->expectedDesc == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("materialize mode required, but it is not allowed "
+						"in this context")));
+	oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	tupdesc = CreateTupleDescCopy(rsinfo->expectedDesc);
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = tuplestore_begin_heap(
+		(rsinfo->allowedModes & SFRM_Materialize_Random) != 0, false,
+		work_mem);
+	rsinfo->setDesc = tupdesc;
+	MemoryContextSwitchTo(oldcxt);
+#endif
+}
+
+/*
+ * BufFileWrite() returns void from 15 (it raises errors itself); before it
+ * returned the byte count and the caller had to check.
+ */
+static inline void
+sm_buffile_write(BufFile *file, const void *ptr, size_t size)
+{
+#if PG_VERSION_NUM >= 150000
+	BufFileWrite(file, unconstify(void *, ptr), size);
+#else
+	if (BufFileWrite(file, unconstify(void *, ptr), size) != size)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not write to temporary file: %m")));
+#endif
+}
+
+/* BufFileReadExact() appeared in 16; emulate it before. */
+static inline void
+sm_buffile_read_exact(BufFile *file, void *ptr, size_t size)
+{
+#if PG_VERSION_NUM >= 160000
+	BufFileReadExact(file, ptr, size);
+#else
+	if (BufFileRead(file, ptr, size) != size)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not read from temporary file: %m")));
+#endif
+}
+
+/*
+ * JSON lexer contexts: 17 takes a caller-supplied (or NULL) context as the
+ * first argument and must be freed with freeJsonLexContext().
+ */
+#if PG_VERSION_NUM >= 170000
+#define sm_make_json_lex(json, len, need_escapes) \
+	makeJsonLexContextCstringLen(NULL, (json), (len), \
+								 GetDatabaseEncoding(), (need_escapes))
+#else
+#define sm_make_json_lex(json, len, need_escapes) \
+	makeJsonLexContextCstringLen((json), (len), GetDatabaseEncoding(), \
+								 (need_escapes))
+#endif
+
+/* A uniform double in [0, 1) for retry jitter. */
+static inline double
+sm_random_fraction(void)
+{
+#if PG_VERSION_NUM >= 150000
+	return pg_prng_double(&pg_global_prng_state);
+#else
+	return (double) random() / ((double) MAX_RANDOM_VALUE + 1.0);
+#endif
+}
+
+#endif							/* SM_COMPAT_H */
