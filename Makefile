@@ -32,3 +32,13 @@ include $(PGXS)
 include test/sigv4-check.mk
 
 EXTRA_CLEAN = test/sigv4_check test/retry_check
+
+# Unit tests of the retry policy (no server needed).
+test/retry_check: test/retry_check.c src/retry.c src/retry.h
+	$(CC) -O2 -Wall -Wextra -Werror -Isrc -o $@ test/retry_check.c src/retry.c \
+		$(shell pkg-config --cflags --libs libcurl)
+
+retry-check: test/retry_check
+	test/retry_check
+
+.PHONY: retry-check

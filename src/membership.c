@@ -132,6 +132,8 @@ typedef struct SmCall
 	ArrayIterator emit_iter;
 	MemoryContext row_cxt;
 	BufFile    *dup_file;
+	int			dup_end_fileno; /* where the next saved answer goes */
+	off_t		dup_end_offset;
 	HTAB	   *dup_hash;
 	text	   *txt_present;
 	text	   *txt_absent;
@@ -668,9 +670,18 @@ sm_give_up(void *arg, int job, const SmFailure *f)
 		return;
 	}
 
+	if (f->http_status == 0 && f->curl_code == CURLE_SSL_CACERT_BADFILE)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("could not load CA certificates from \"%s\"",
+						call->target.ca_file ? call->target.ca_file : "(system default)"),
+				 errdetail_internal("%s", f->message),
+				 errhint("Check the setting of %s.",
+						 call->target.ca_source ? call->target.ca_source :
+						 "segment_membership.ca_file")));
+
 	if (f->http_status == 0 &&
 		(f->curl_code == CURLE_PEER_FAILED_VERIFICATION ||
-		 f->curl_code == CURLE_SSL_CACERT_BADFILE ||
 		 f->curl_code == CURLE_SSL_CERTPROBLEM))
 		ereport(ERROR,
 				(errcode(sm_failure_sqlstate(f)),
@@ -684,8 +695,8 @@ sm_give_up(void *arg, int job, const SmFailure *f)
 	if (f->http_status == 0 && !f->too_large)
 		ereport(ERROR,
 				(errcode(sm_failure_sqlstate(f)),
-				 errmsg("could not complete segment membership request to \"%s\": %s",
-						call->target.endpoint.host_header, summary),
+				 errmsg("segment membership request to \"%s\" failed: %s",
+						call->target.endpoint.host_header, f->message),
 				 errdetail("Gave up after %d attempt%s%s.", f->attempts,
 						   f->attempts == 1 ? "" : "s",
 						   f->quota_exhausted ?
@@ -790,8 +801,8 @@ sm_invalid_id_message(text *t)
 		return "invalid profile id: the id is an empty string";
 	nchars = pg_mbstrlen_with_len(s, len);
 	if (nchars != SM_ID_LEN)
-		return psprintf("invalid profile id: an id must be 32 lower-case hexadecimal characters, not %d characters",
-						nchars);
+		return psprintf("invalid profile id: an id must be 32 lower-case hexadecimal characters, not %d character%s",
+						nchars, nchars == 1 ? "" : "s");
 	for (i = 0; i < len; i++)
 		if (sm_hexval(s[i]) < 0)
 			break;
@@ -839,8 +850,15 @@ sm_dup_save(SmCall *call, int batch)
 			MemoryContextSwitchTo(oldcxt);
 		}
 		e = hash_search(call->dup_hash, &slot, HASH_ENTER, &found);
-		BufFileSeek(call->dup_file, 0, 0, SEEK_END);
-		BufFileTell(call->dup_file, &e->fileno, &e->offset);
+		/* append (reads may have moved the position; SEEK_END would not
+		 * see data still in the buffer) */
+		if (BufFileSeek(call->dup_file, call->dup_end_fileno,
+						call->dup_end_offset, SEEK_SET) != 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not seek in temporary file: %m")));
+		e->fileno = call->dup_end_fileno;
+		e->offset = call->dup_end_offset;
 
 		hdr[0] = (int32) a->kind;
 		hdr[1] = a->has_status;
@@ -857,6 +875,8 @@ sm_dup_save(SmCall *call, int batch)
 		sm_buffile_write(call->dup_file, &len, sizeof(len));
 		if (len > 0)
 			sm_buffile_write(call->dup_file, a->profile, len);
+		BufFileTell(call->dup_file, &call->dup_end_fileno,
+					&call->dup_end_offset);
 	}
 }
 

@@ -215,7 +215,6 @@ sm_transport_init(void)
 						curl_share_strerror(src))));
 
 	sm_multi_init(&sm_main);
-	sm_multi_init(&sm_fetch);
 	sm_retry_quota_init(&sm_quota);
 	on_proc_exit(sm_transport_shutdown, (Datum) 0);
 	sm_curl_initialized = true;
@@ -253,6 +252,11 @@ sm_multi_init(SmMulti *m)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory")));
+#if LIBCURL_VERSION_NUM >= 0x074400
+	/* libcurl 7.68+ keeps a wake-up socket pair per multi handle */
+	ReserveExternalFD();
+	ReserveExternalFD();
+#endif
 	SM_MSETOPT(m->multi, CURLMOPT_SOCKETFUNCTION, sm_socket_cb);
 	SM_MSETOPT(m->multi, CURLMOPT_SOCKETDATA, m);
 	SM_MSETOPT(m->multi, CURLMOPT_TIMERFUNCTION, sm_timer_cb);
@@ -1043,7 +1047,8 @@ sm_job_completed(SmRun *run, SmTransfer *xfer)
 		{
 			sm_retry_quota_release(&sm_quota, js->last_retry_cost);
 			run->ndone++;
-			MemoryContextReset(js->attempt_cxt);
+			MemoryContextDelete(js->attempt_cxt);
+			js->attempt_cxt = NULL;
 			return;
 		}
 		/* an unusable reply: retried like a transient failure */
@@ -1114,7 +1119,8 @@ sm_job_completed(SmRun *run, SmTransfer *xfer)
 	sm_transport_stats.failed_jobs++;
 	run->ndone++;
 	run->ops->give_up(run->arg, xfer->job, &failure);
-	MemoryContextReset(js->attempt_cxt);
+	MemoryContextDelete(js->attempt_cxt);
+	js->attempt_cxt = NULL;
 }
 
 /*
@@ -1258,6 +1264,8 @@ sm_http_fetch(const SmRequestSpec *spec, SmResponse *resp)
 	SmTransfer *volatile xfer = NULL;
 
 	sm_transport_init();
+	if (m->multi == NULL)
+		sm_multi_init(m);		/* only backends that fetch credentials */
 	sm_transport_stats.credential_fetches++;
 	PG_TRY();
 	{

@@ -1,0 +1,13 @@
+#!/bin/bash
+# test/install-deps.sh -- install what building, the demo and the tests need
+# on Debian 12, as root.  Safe to run again.
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq \
+	make gcc pkg-config \
+	postgresql-15 postgresql-server-dev-15 postgresql-contrib \
+	libcurl4-openssl-dev libssl-dev \
+	python3-botocore python3-cryptography \
+	openssl curl ca-certificates >/dev/null
+echo "dependencies installed"

@@ -1,0 +1,52 @@
+#!/usr/bin/python3
+"""Talk to the mock endpoint's control routes from tests and scripts.
+
+    mockctl.py reset                 zero the counters
+    mockctl.py stats [FIELD...]      print the stats JSON, or FIELD=value lines
+                                     (FIELD may be dotted: faults.throttle)
+    mockctl.py config JSON           merge settings (see mock_aws.py)
+
+The mock's port comes from MOCK_HTTP_PORT.
+"""
+import json
+import os
+import sys
+import urllib.request
+
+
+def call(method, path, body=None):
+    url = "http://127.0.0.1:%s%s" % (os.environ["MOCK_HTTP_PORT"], path)
+    data = body.encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read() or b"{}")
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    cmd = argv[1]
+    if cmd == "reset":
+        call("POST", "/_mock/reset")
+    elif cmd == "stats":
+        stats = call("GET", "/_mock/stats")
+        if len(argv) == 2:
+            print(json.dumps(stats, indent=1, sort_keys=True))
+        for field in argv[2:]:
+            v = stats
+            for part in field.split("."):
+                v = v.get(part, 0) if isinstance(v, dict) else 0
+            print("%s=%s" % (field, v))
+    elif cmd == "config":
+        print(json.dumps(call("POST", "/_mock/config", argv[2]), sort_keys=True))
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,134 @@
+#!/bin/bash
+# test/run-tests.sh -- run every test of segment_membership.
+#
+# Run as root on Debian 12 with the packages of test/install-deps.sh:
+#
+#   test/install-deps.sh && test/run-tests.sh
+#
+# It builds and installs the extension, runs the signer's unit tests, the
+# mock endpoint's self-test, then starts a throwaway PostgreSQL cluster and
+# the mock AWS endpoint and runs the pg_regress suite and the other drivers
+# against them; everything is removed on exit.  The last line is
+# "N passed, M failed" over all tests; the exit status is non-zero on any
+# failure.
+#
+# Options:
+#   --valgrind    run the pg_regress suite with the backends under Valgrind
+#                 memcheck (slow; see README)
+#   --quick       skip the fault matrix, the load test and the credential
+#                 chain tests
+set -u
+cd "$(dirname "$0")/.."
+source test/lib.sh
+
+SM_VALGRIND=
+SM_QUICK=
+for arg in "$@"; do
+	case $arg in
+		--valgrind) SM_VALGRIND=1 ;;
+		--quick) SM_QUICK=1 ;;
+		*) echo "usage: $0 [--valgrind] [--quick]" >&2; exit 2 ;;
+	esac
+done
+
+[ "$(id -u)" = 0 ] || { echo "run-tests.sh must run as root (it starts PostgreSQL as the postgres user)" >&2; exit 2; }
+
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+SUMMARY=()
+
+# record NAME LOGFILE: add the last "N passed, M failed" line of LOGFILE
+record() {
+	local name=$1 log=$2 line p f
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+	if [ -z "$line" ]; then
+		p=0 f=1
+		sm_log "$name: no result line; counted as one failure"
+	else
+		p=${line%% passed*}
+		f=${line#*, }
+		f=${f%% failed}
+	fi
+	TOTAL_PASSED=$((TOTAL_PASSED + p))
+	TOTAL_FAILED=$((TOTAL_FAILED + f))
+	SUMMARY+=("$(printf '%-28s %5d passed, %d failed' "$name" "$p" "$f")")
+	[ "$f" -eq 0 ] || { sm_log "--- $name failed; its output:"; tail -n 60 "$log" >&2; }
+}
+
+finish() {
+	echo
+	echo "Summary:"
+	printf '  %s\n' "${SUMMARY[@]}"
+	echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+	[ "$TOTAL_FAILED" -eq 0 ]
+}
+
+LOGS=$(mktemp -d /tmp/segment_membership-logs.XXXXXX)
+
+echo "== build and install"
+if ! sm_install >"$LOGS/build.log" 2>&1; then
+	cat "$LOGS/build.log"
+	echo "build failed"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+if grep -q 'warning:' "$LOGS/build.log"; then
+	grep 'warning:' "$LOGS/build.log" >&2
+fi
+
+echo "== SigV4 signer (official vectors and botocore-generated cases)"
+make -s PG_CONFIG="$PG_CONFIG" sigv4-check >"$LOGS/sigv4.log" 2>&1
+# the fragment prints one result line per part; sum them
+awk '/^[0-9]+ passed, [0-9]+ failed$/ {p += $1; f += $3} /skipping/ {print} END {print p " passed, " f " failed"}' \
+	"$LOGS/sigv4.log" >"$LOGS/sigv4.sum"
+grep -q skipping "$LOGS/sigv4.log" && grep skipping "$LOGS/sigv4.log"
+record "sigv4" "$LOGS/sigv4.sum"
+
+echo "== retry policy unit tests"
+make -s PG_CONFIG="$PG_CONFIG" retry-check >"$LOGS/retry.log" 2>&1
+record "retry policy" "$LOGS/retry.log"
+
+echo "== mock endpoint self-test"
+"$SM_PYTHON" test/mock_selftest.py >"$LOGS/mock.log" 2>&1
+record "mock self-test" "$LOGS/mock.log"
+
+echo "== start the mock endpoint and a throwaway cluster"
+sm_setup || { echo "set-up failed"; echo "$TOTAL_PASSED passed, $((TOTAL_FAILED + 1)) failed"; exit 1; }
+export SM_ROOT
+
+if [ -n "$SM_VALGRIND" ]; then
+	echo "== restart the cluster under Valgrind"
+	sm_stop_postgres
+	source test/valgrind.sh
+	sm_start_postgres_valgrind || exit 1
+fi
+
+echo "== pg_regress suite"
+make -s PG_CONFIG="$PG_CONFIG" installcheck >"$LOGS/regress.log" 2>&1
+cat "$LOGS/regress.log" | grep -E '^(ok|not ok|test | ?[a-z0-9_]+ +\.\.\.)' || true
+{
+	echo "$(grep -cE '^ok |\.\.\. ok' "$LOGS/regress.log") passed, $(grep -cE '^not ok |\.\.\. FAILED' "$LOGS/regress.log") failed"
+} >"$LOGS/regress.sum"
+[ -f regression.diffs ] && cp regression.diffs "$LOGS/"
+record "pg_regress" "$LOGS/regress.sum"
+[ -f regression.diffs ] && head -n 200 regression.diffs >&2
+
+if [ -n "$SM_VALGRIND" ]; then
+	sm_stop_postgres
+	valgrind_report >"$LOGS/valgrind.log" 2>&1
+	record "valgrind" "$LOGS/valgrind.log"
+	finish
+	exit
+fi
+
+if [ -z "$SM_QUICK" ]; then
+	for t in test/t_*.sh; do
+		[ -e "$t" ] || continue
+		name=$(basename "$t" .sh)
+		echo "== $name"
+		bash "$t" >"$LOGS/$name.log" 2>&1
+		record "${name#t_}" "$LOGS/$name.log"
+	done
+fi
+
+finish
