@@ -9,9 +9,10 @@
  *
  *	1. Validate the domain and segment names (they go into a URL).
  *	2. Plan: walk the array once.  Every distinct valid id gets a "slot"
- *	   number in first-occurrence order (dedupe by hashing the 16 bytes the
- *	   32 hex digits encode), so batch b is simply slots [100b, 100b+100).
- *	   Each input position remembers its slot, or that it is NULL/invalid.
+ *	   number in first-occurrence order (dedupe with an open-addressing hash
+ *	   table), so batch b is simply slots [100b, 100b+100).  A slot only
+ *	   records where its id's text sits in the array, so the plan costs
+ *	   about 9 bytes per distinct id.
  *	3. Run the batches through the transport, at most max_concurrency at a
  *	   time, each signed afresh for every attempt.
  *	4. Emit rows in input order as soon as the batches they depend on are
@@ -63,19 +64,14 @@ PG_MODULE_MAGIC;
 #define SM_BATCH_SIZE 100
 #define SM_ID_LEN 32
 
-/* pos_slot values for positions without a valid id */
+/* sm_classify() results for elements without a valid id */
 #define SM_SLOT_NULL	PG_UINT32_MAX
 #define SM_SLOT_INVALID (PG_UINT32_MAX - 1)
+/* sm_lookup_slot() result for an id that has no slot */
+#define SM_SLOT_NOT_FOUND (PG_UINT32_MAX - 2)
 
 /* Output columns */
 #define SM_NCOLS 6
-
-/* A valid id as the 16 bytes its hex digits encode. */
-typedef struct SmIdKey
-{
-	uint64		hi;
-	uint64		lo;
-} SmIdKey;
 
 /* One batch (one request of at most 100 ids). */
 typedef struct SmBatch
@@ -115,11 +111,11 @@ typedef struct SmCall
 	int			window;			/* batches that may be unemitted at once */
 
 	/* the plan */
-	uint32	   *pos_slot;		/* per input position */
-	SmIdKey    *slot_key;		/* per slot */
+	const char *ids_base;		/* ARR_DATA_PTR(ids) */
+	uint32	   *slot_off;		/* per slot: offset of its id's text */
 	uint32		nslots;
 	uint32	   *table;			/* open addressing: slot + 1, 0 = empty */
-	uint32		table_mask;
+	uint32		table_size;
 	bits8	   *dup;			/* per slot: occurs again later */
 	int			nbatches;
 	int		   *batch_first_pos;	/* nbatches + 1 entries */
@@ -152,8 +148,7 @@ PG_FUNCTION_INFO_V1(sm_segment_membership_stats);
 void		_PG_init(void);
 
 static void sm_check_name(text *name, const char *argname);
-static bool sm_parse_id(const char *s, int len, SmIdKey *key);
-static void sm_key_to_hex(const SmIdKey *key, char *out);
+static bool sm_valid_id(const char *s, int len);
 static void sm_plan(SmCall *call);
 static bool sm_may_start(void *arg, int job);
 static void sm_build(void *arg, int job, SmRequestSpec *spec);
@@ -216,69 +211,55 @@ sm_hexval(char c)
 }
 
 /*
- * sm_parse_id
- *		Whether s is exactly 32 lower-case hex digits; if so, its bytes.
+ * sm_valid_id
+ *		Whether s is exactly 32 lower-case hex digits.
  */
 static bool
-sm_parse_id(const char *s, int len, SmIdKey *key)
+sm_valid_id(const char *s, int len)
 {
-	uint64		hi = 0;
-	uint64		lo = 0;
 	int			i;
 
 	if (len != SM_ID_LEN)
 		return false;
 	for (i = 0; i < SM_ID_LEN; i++)
-	{
-		int			v = sm_hexval(s[i]);
-
-		if (v < 0)
+		if (sm_hexval(s[i]) < 0)
 			return false;
-		if (i < 16)
-			hi = (hi << 4) | v;
-		else
-			lo = (lo << 4) | v;
-	}
-	key->hi = hi;
-	key->lo = lo;
 	return true;
 }
 
-/* The 32 hex digits of a key (no terminator). */
-static void
-sm_key_to_hex(const SmIdKey *key, char *out)
+/*
+ * sm_id_hash
+ *		A hash of the 32 characters of a valid id (all of them, so that ids
+ *		that differ in any position spread out).
+ */
+static inline uint32
+sm_id_hash(const char *id)
 {
-	static const char hex[] = "0123456789abcdef";
+	uint64		w[4];
+	uint64		h = UINT64CONST(0x9E3779B97F4A7C15);
 	int			i;
 
-	for (i = 0; i < 16; i++)
+	memcpy(w, id, sizeof(w));
+	for (i = 0; i < 4; i++)
 	{
-		out[15 - i] = hex[(key->hi >> (4 * i)) & 0xf];
-		out[31 - i] = hex[(key->lo >> (4 * i)) & 0xf];
+		h ^= w[i];
+		h *= UINT64CONST(0xC2B2AE3D27D4EB4F);
+		h ^= h >> 29;
 	}
-}
-
-/* A well-mixed hash of a key. */
-static inline uint32
-sm_key_hash(const SmIdKey *key)
-{
-	uint64		h = key->hi * UINT64CONST(0x9E3779B97F4A7C15) ^
-		(key->lo + UINT64CONST(0x632BE59BD9B4E019)) *
-		UINT64CONST(0xC2B2AE3D27D4EB4F);
-
 	return (uint32) (h >> 32) ^ (uint32) h;
 }
 
 /*
  * sm_lookup_slot
- *		The slot of a key, or, when insert is true and the key is new, a
- *		fresh slot (then *is_new is set).  Returns PG_UINT32_MAX when not
- *		found and not inserting.
+ *		The slot of a valid id, or, when insert is true and the id is new, a
+ *		fresh slot pointing at it (then *is_new is set).  Returns
+ *		SM_SLOT_NOT_FOUND when not found and not inserting.  id must lie in the
+ *		array when inserting.
  */
 static uint32
-sm_lookup_slot(SmCall *call, const SmIdKey *key, bool insert, bool *is_new)
+sm_lookup_slot(SmCall *call, const char *id, bool insert, bool *is_new)
 {
-	uint32		i = sm_key_hash(key) & call->table_mask;
+	uint32		i = sm_id_hash(id) % call->table_size;
 
 	for (;;)
 	{
@@ -287,27 +268,45 @@ sm_lookup_slot(SmCall *call, const SmIdKey *key, bool insert, bool *is_new)
 		if (e == 0)
 		{
 			if (!insert)
-				return PG_UINT32_MAX;
-			call->slot_key[call->nslots] = *key;
+				return SM_SLOT_NOT_FOUND;
+			call->slot_off[call->nslots] = (uint32) (id - call->ids_base);
 			call->table[i] = call->nslots + 1;
 			*is_new = true;
 			return call->nslots++;
 		}
-		if (call->slot_key[e - 1].hi == key->hi &&
-			call->slot_key[e - 1].lo == key->lo)
+		if (memcmp(call->ids_base + call->slot_off[e - 1], id, SM_ID_LEN) == 0)
 		{
 			if (is_new)
 				*is_new = false;
 			return e - 1;
 		}
-		i = (i + 1) & call->table_mask;
+		if (++i == call->table_size)
+			i = 0;
 	}
 }
 
 /*
+ * sm_classify
+ *		The slot of an array element, SM_SLOT_NULL or SM_SLOT_INVALID.
+ */
+static inline uint32
+sm_classify(SmCall *call, Datum value, bool isnull, bool insert,
+			bool *is_new)
+{
+	text	   *t;
+
+	if (isnull)
+		return SM_SLOT_NULL;
+	t = (text *) DatumGetPointer(value);
+	if (!sm_valid_id(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)))
+		return SM_SLOT_INVALID;
+	return sm_lookup_slot(call, VARDATA_ANY(t), insert, is_new);
+}
+
+/*
  * sm_plan
- *		One pass over the array: dedupe, assign slots and batches, note NULL
- *		and invalid elements and ids that repeat.
+ *		One pass over the array: dedupe, assign slots and batches, note ids
+ *		that repeat.
  */
 static void
 sm_plan(SmCall *call)
@@ -316,16 +315,13 @@ sm_plan(SmCall *call)
 	Datum		value;
 	bool		isnull;
 	int			pos = 0;
-	uint32		tsize = 16;
 
-	while (tsize < (uint32) call->nitems + call->nitems / 3 + 1)
-		tsize <<= 1;
-	call->table = palloc_extended(sizeof(uint32) * tsize,
+	call->ids_base = ARR_DATA_PTR(call->ids);
+	/* at most 80% full */
+	call->table_size = (uint32) call->nitems + call->nitems / 4 + 7;
+	call->table = palloc_extended(sizeof(uint32) * call->table_size,
 								  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	call->table_mask = tsize - 1;
-	call->pos_slot = palloc_extended(sizeof(uint32) * Max(call->nitems, 1),
-									 MCXT_ALLOC_HUGE);
-	call->slot_key = palloc_extended(sizeof(SmIdKey) * Max(call->nitems, 1),
+	call->slot_off = palloc_extended(sizeof(uint32) * Max(call->nitems, 1),
 									 MCXT_ALLOC_HUGE);
 	call->dup = palloc_extended(call->nitems / 8 + 1,
 								MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
@@ -336,29 +332,18 @@ sm_plan(SmCall *call)
 	it = array_create_iterator(call->ids, 0, NULL);
 	while (array_iterate(it, &value, &isnull))
 	{
-		SmIdKey		key;
-		text	   *t;
+		bool		is_new = false;
+		uint32		slot;
 
 		if ((pos & 0xffff) == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (isnull)
-			call->pos_slot[pos] = SM_SLOT_NULL;
-		else
+		slot = sm_classify(call, value, isnull, true, &is_new);
+		if (slot != SM_SLOT_NULL && slot != SM_SLOT_INVALID)
 		{
-			t = (text *) DatumGetPointer(value);
-			if (!sm_parse_id(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &key))
-				call->pos_slot[pos] = SM_SLOT_INVALID;
-			else
-			{
-				bool		is_new;
-				uint32		slot = sm_lookup_slot(call, &key, true, &is_new);
-
-				call->pos_slot[pos] = slot;
-				if (!is_new)
-					call->dup[slot / 8] |= (1 << (slot % 8));
-				else if (slot % SM_BATCH_SIZE == 0)
-					call->batch_first_pos[slot / SM_BATCH_SIZE] = pos;
-			}
+			if (!is_new)
+				call->dup[slot / 8] |= (1 << (slot % 8));
+			else if (slot % SM_BATCH_SIZE == 0)
+				call->batch_first_pos[slot / SM_BATCH_SIZE] = pos;
 		}
 		pos++;
 	}
@@ -381,13 +366,12 @@ static int
 sm_reply_lookup(void *arg, const char *id, int len)
 {
 	SmLookupArg *la = (SmLookupArg *) arg;
-	SmIdKey		key;
 	uint32		slot;
 
-	if (!sm_parse_id(id, len, &key))
+	if (!sm_valid_id(id, len))
 		return -1;
-	slot = sm_lookup_slot(la->call, &key, false, NULL);
-	if (slot == PG_UINT32_MAX || slot / SM_BATCH_SIZE != (uint32) la->batch)
+	slot = sm_lookup_slot(la->call, id, false, NULL);
+	if (slot == SM_SLOT_NOT_FOUND || slot / SM_BATCH_SIZE != (uint32) la->batch)
 		return -1;
 	return slot % SM_BATCH_SIZE;
 }
@@ -429,7 +413,6 @@ sm_build(void *arg, int job, SmRequestSpec *spec)
 		uint32		first = (uint32) job * SM_BATCH_SIZE;
 		uint32		last = Min(first + SM_BATCH_SIZE, call->nslots);
 		uint32		s;
-		char		hex[SM_ID_LEN];
 		MemoryContext oldcxt;
 
 		b->cxt = AllocSetContextCreate(call->call_cxt,
@@ -441,9 +424,12 @@ sm_build(void *arg, int job, SmRequestSpec *spec)
 		appendStringInfoString(&buf, "{\"ProfileIds\":[");
 		for (s = first; s < last; s++)
 		{
-			sm_key_to_hex(&call->slot_key[s], hex);
-			appendStringInfo(&buf, "%s\"%.*s\"", s > first ? "," : "",
-							 SM_ID_LEN, hex);
+			if (s > first)
+				appendStringInfoChar(&buf, ',');
+			appendStringInfoChar(&buf, '"');
+			appendBinaryStringInfo(&buf, call->ids_base + call->slot_off[s],
+								   SM_ID_LEN);
+			appendStringInfoChar(&buf, '"');
 		}
 		appendStringInfoString(&buf, "]}");
 		MemoryContextSwitchTo(oldcxt);
@@ -938,7 +924,7 @@ sm_emit_upto(SmCall *call, int limit)
 	{
 		Datum		value;
 		bool		isnull;
-		uint32		slot = call->pos_slot[call->emit_pos];
+		uint32		slot;
 		MemoryContext oldcxt;
 		SmAnswer	local;
 		bool		has_lca = false;
@@ -946,6 +932,9 @@ sm_emit_upto(SmCall *call, int limit)
 
 		if (!array_iterate(call->emit_iter, &value, &isnull))
 			elog(ERROR, "segment_membership: array ended early");
+		slot = sm_classify(call, value, isnull, false, NULL);
+		if (slot == SM_SLOT_NOT_FOUND)
+			elog(ERROR, "segment_membership: id without a slot");
 
 		MemoryContextReset(call->row_cxt);
 		oldcxt = MemoryContextSwitchTo(call->row_cxt);

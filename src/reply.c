@@ -24,10 +24,12 @@
 
 #include <math.h>
 
-#include "common/jsonapi.h"
 #include "compat.h"
 #include "datatype/timestamp.h"
 #include "mb/pg_wchar.h"
+#if PG_VERSION_NUM >= 160000
+#include "nodes/miscnodes.h"
+#endif
 #include "reply.h"
 #include "retry.h"
 #include "utils/builtins.h"
@@ -46,18 +48,66 @@ static const char *sm_parse_failures(JsonbValue *arr, SmIdLookup lookup,
 									 MemoryContext answer_cxt);
 
 /*
+ * sm_jsonb_parse_safe
+ *		Parse JSON text into jsonb, in one pass.  Returns NULL and sets
+ *		*result, or, when the text is not valid JSON that jsonb can hold, a
+ *		sentence saying why.  Errors PostgreSQL cannot recover from here (out
+ *		of memory, stack depth, size limits) are raised as usual.
+ *
+ *		From 16 on this is jsonb_in's soft-error path.  Before that, jsonb_in
+ *		raises its parse errors; it only allocates memory while parsing, so
+ *		catching exactly those errors (22P02, 22P05) and going on is safe.
+ */
+static const char *
+sm_jsonb_parse_safe(char *text, Jsonb **result)
+{
+#if PG_VERSION_NUM >= 160000
+	ErrorSaveContext escontext = {T_ErrorSaveContext};
+	Datum		d;
+
+	escontext.details_wanted = true;
+	if (!DirectInputFunctionCallSafe(jsonb_in, text, InvalidOid, -1,
+									 (Node *) &escontext, &d))
+		return psprintf("The reply body is not valid JSON: %s",
+						escontext.error_data ? escontext.error_data->message :
+						"unknown error");
+	*result = DatumGetJsonbP(d);
+	return NULL;
+#else
+	MemoryContext cxt = CurrentMemoryContext;
+	const char *volatile why = NULL;
+
+	PG_TRY();
+	{
+		*result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+													 CStringGetDatum(text)));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_INVALID_TEXT_REPRESENTATION &&
+			edata->sqlerrcode != ERRCODE_UNTRANSLATABLE_CHARACTER)
+			PG_RE_THROW();
+		FlushErrorState();
+		why = psprintf("The reply body is not valid JSON: %s", edata->message);
+	}
+	PG_END_TRY();
+	return why;
+#endif
+}
+
+/*
  * sm_reply_to_jsonb
  *		Check that a body is valid UTF-8 JSON that jsonb can hold, convert it
  *		to the database encoding and parse it.  Returns NULL and sets *result
- *		on success, or a sentence saying what is wrong.  Syntax is checked
- *		with the non-throwing parser first, so that only errors PostgreSQL
- *		cannot recover from (out of memory, stack depth) are raised.
+ *		on success, or a sentence saying what is wrong.
  */
 static const char *
 sm_reply_to_jsonb(char *body, size_t len, Jsonb **result)
 {
-	JsonLexContext *lex;
-	JsonParseErrorType err;
 	char	   *converted;
 
 	if (len == 0)
@@ -69,18 +119,7 @@ sm_reply_to_jsonb(char *body, size_t len, Jsonb **result)
 
 	/* may raise an error for characters the database encoding lacks */
 	converted = pg_any_to_server(body, (int) len, PG_UTF8);
-	if (converted != body)
-		len = strlen(converted);
-
-	lex = sm_make_json_lex(converted, (int) len, true);
-	err = pg_parse_json(lex, &nullSemAction);
-	if (err != JSON_SUCCESS)
-		return psprintf("The reply body is not valid JSON: %s",
-						json_errdetail(err, lex));
-
-	*result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-												 CStringGetDatum(converted)));
-	return NULL;
+	return sm_jsonb_parse_safe(converted, result);
 }
 
 /* Look up a key of an object container (NULL when absent). */
@@ -410,16 +449,8 @@ sm_reply_parse_error(const char *body, size_t len, const char *header_type,
 		memchr(body, '\0', len) != NULL ||
 		!pg_verify_mbstr(PG_UTF8, body, (int) len, true))
 		return;
-	{
-		/* JSON check without raising errors, on a private copy */
-		char	   *copy = pnstrdup(body, len);
-		JsonLexContext *lex = sm_make_json_lex(copy, (int) len, true);
-
-		if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
-			return;
-		jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-												CStringGetDatum(copy)));
-	}
+	if (sm_jsonb_parse_safe(pnstrdup(body, len), &jb) != NULL)
+		return;
 	if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
 		return;
 

@@ -138,6 +138,8 @@ static void sm_transfer_setup(SmMulti *m, SmTransfer *xfer,
 							  const SmRequestSpec *spec);
 static void sm_transfer_finish(SmMulti *m, SmTransfer *xfer);
 static void sm_transfer_collect(SmMulti *m, SmTransfer *xfer, CURLcode rc);
+struct SmRun;
+static void sm_job_decide(struct SmRun *run, SmTransfer *xfer);
 static long sm_ms_until(TimestampTz t);
 
 /*
@@ -1022,6 +1024,27 @@ static void
 sm_job_completed(SmRun *run, SmTransfer *xfer)
 {
 	SmJobState *js = &run->jobs[xfer->job];
+	MemoryContext oldcxt;
+
+	/* whatever parsing the reply allocates goes away with the attempt */
+	oldcxt = MemoryContextSwitchTo(js->attempt_cxt);
+	sm_job_decide(run, xfer);
+	MemoryContextSwitchTo(oldcxt);
+	if (js->phase == SM_JOB_DONE)
+	{
+		MemoryContextDelete(js->attempt_cxt);
+		js->attempt_cxt = NULL;
+	}
+}
+
+/*
+ * sm_job_decide
+ *		The body of sm_job_completed(), running in the attempt's context.
+ */
+static void
+sm_job_decide(SmRun *run, SmTransfer *xfer)
+{
+	SmJobState *js = &run->jobs[xfer->job];
 	SmResponse *resp = &xfer->resp;
 	SmFailure	failure;
 	SmRetryClass cls;
@@ -1047,8 +1070,6 @@ sm_job_completed(SmRun *run, SmTransfer *xfer)
 		{
 			sm_retry_quota_release(&sm_quota, js->last_retry_cost);
 			run->ndone++;
-			MemoryContextDelete(js->attempt_cxt);
-			js->attempt_cxt = NULL;
 			return;
 		}
 		/* an unusable reply: retried like a transient failure */
@@ -1119,8 +1140,6 @@ sm_job_completed(SmRun *run, SmTransfer *xfer)
 	sm_transport_stats.failed_jobs++;
 	run->ndone++;
 	run->ops->give_up(run->arg, xfer->job, &failure);
-	MemoryContextDelete(js->attempt_cxt);
-	js->attempt_cxt = NULL;
 }
 
 /*

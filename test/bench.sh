@@ -43,7 +43,7 @@ $$;
 CREATE FUNCTION bench_reset_hwm() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   EXECUTE format('COPY (SELECT 1) TO PROGRAM %L',
-                 format('echo 5 > /proc/%s/clear_refs', pg_backend_pid()));
+                 format('cat >/dev/null; echo 5 > /proc/%s/clear_refs', pg_backend_pid()));
 END $$;
 CREATE TABLE bench_input (n int PRIMARY KEY, ids text[]);
 INSERT INTO bench_input SELECT 10000, ARRAY(SELECT md5('bench' || i) FROM generate_series(1, 10000) i);
@@ -69,12 +69,13 @@ FROM bench_input, get_segment_membership('demo-domain', 'high-value', ids) WHERE
 SELECT extract(epoch FROM clock_timestamp()) AS t1 \gset
 SELECT * FROM bench_proc() \gset a_
 SELECT connections_opened AS a_conns FROM segment_membership_stats() \gset
-SELECT format('N=%-8s latency=%3s ms  max_concurrency=%s  rows=%s answered=%s  wall=%.3f s  ids/s=%s  ideal=%.3f s  ratio=%s  cpu=%.3f s per 10k ids  new connections=%s  peak memory growth=%s MB',
-              :n, :lat, :conc, :r_rows, :r_answered, :t1 - :t0,
+SELECT format('N=%s latency=%s ms max_concurrency=%s: rows=%s answered=%s wall=%s s ids/s=%s ideal=%s s ratio=%s cpu=%s s per 10k ids, new connections=%s, peak memory growth=%s MB',
+              :n, :lat, :conc, :r_rows, :r_answered,
+              round((:t1 - :t0)::numeric, 3),
               round(:n / (:t1 - :t0)),
-              ceil(:n / 100.0 / :conc) * :lat / 1000.0,
+              round(ceil(:n / 100.0 / :conc) * :lat / 1000.0, 3),
               CASE WHEN :lat > 0 THEN round(((:t1 - :t0) / (ceil(:n / 100.0 / :conc) * :lat / 1000.0))::numeric, 3)::text ELSE 'n/a' END,
-              (:a_cpu_s - :b_cpu_s) * 10000.0 / :n,
+              round(((:a_cpu_s - :b_cpu_s) * 10000.0 / :n)::numeric, 3),
               :a_conns - :b_conns,
               round((:a_hwm_kb - :b_rss_kb) / 1024.0, 1));
 EOF
