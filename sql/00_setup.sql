@@ -34,9 +34,10 @@ $$;
 
 -- Mask what differs between runs (ports, request ids) in messages.
 CREATE FUNCTION sm_mask(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-  SELECT regexp_replace(regexp_replace(regexp_replace(t,
+  SELECT regexp_replace(regexp_replace(regexp_replace(regexp_replace(t,
     '127\.0\.0\.1:[0-9]+', '127.0.0.1:PORT', 'g'),
-    'after [0-9]+ ms', 'after N ms', 'g'),
+    'after [0-9]+ (ms|milliseconds)', 'after N \1', 'g'),
+    'with [0-9]+ (out of [0-9]+ )?bytes', 'with N bytes', 'g'),
     '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', 'REQUEST-ID', 'g')
 $$;
 

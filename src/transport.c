@@ -103,6 +103,7 @@ typedef struct SmJobState
 	int			last_retry_cost;
 	bool		skew_retry_used;
 	bool		token_retry_used;
+	int			signed_offset;	/* clock offset the attempt was signed with */
 	TimestampTz retry_at;
 	SmTransfer *xfer;
 	MemoryContext attempt_cxt;
@@ -992,6 +993,7 @@ sm_job_start_attempt(SmRun *run, int j)
 	oldcxt = MemoryContextSwitchTo(js->attempt_cxt);
 	memset(&spec, 0, sizeof(spec));
 	run->ops->build(run->arg, j, &spec);
+	js->signed_offset = sm_clock_offset;
 	js->xfer = sm_transfer_start(&sm_main, &spec, js->attempt_cxt, j, true);
 	MemoryContextSwitchTo(oldcxt);
 	js->attempts++;
@@ -1091,9 +1093,15 @@ sm_job_decide(SmRun *run, SmTransfer *xfer)
 			cls = sm_retry_classify_http(resp->http_status, failure.code);
 
 		if (cls == SM_RETRY_NO && !js->skew_retry_used &&
-			sm_try_clock_skew_correction(resp, &failure))
+			(sm_try_clock_skew_correction(resp, &failure) ||
+			 (js->signed_offset != sm_clock_offset &&
+			  sm_retry_is_clock_skew_code(failure.code))))
 		{
-			/* one extra attempt, signed with the corrected clock */
+			/*
+			 * One extra attempt, signed with the corrected clock: either this
+			 * reply taught us the offset, or another request's did after this
+			 * one was signed.
+			 */
 			js->skew_retry_used = true;
 			sm_job_schedule_retry(run, xfer->job, 0);
 			return;

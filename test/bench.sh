@@ -50,16 +50,42 @@ INSERT INTO bench_input SELECT 10000, ARRAY(SELECT md5('bench' || i) FROM genera
 INSERT INTO bench_input SELECT 1000000, ARRAY(SELECT md5('bench' || i) FROM generate_series(1, 1000000) i);
 EOF
 
+# sample_private_memory PIDFILE STOPFILE OUTFILE: once PIDFILE names a
+# backend, sample its private resident memory (RssAnon) every 10 ms until
+# STOPFILE appears; write "baseline_kb peak_kb" to OUTFILE.  (VmHWM also
+# counts the shared buffers the call touched; RssAnon is the backend's own.)
+sample_private_memory() {
+	local pidfile=$1 stopfile=$2 out=$3 pid base peak v
+	while [ ! -s "$pidfile" ]; do sleep 0.01; done
+	pid=$(tr -dc '0-9' <"$pidfile")
+	base=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status")
+	peak=$base
+	while [ ! -e "$stopfile" ]; do
+		v=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+		[ -n "$v" ] && [ "$v" -gt "$peak" ] && peak=$v
+		sleep 0.01
+	done
+	echo "$base $peak" >"$out"
+}
+
 # bench_run N LATENCY_MS CONCURRENCY
 bench_run() {
-	local n=$1 lat=$2 conc=$3
-	psql -X -q -A -t -v ON_ERROR_STOP=1 -v n="$n" -v lat="$lat" -v conc="$conc" -v mock="$MOCK_URL" <<'EOF'
+	local n=$1 lat=$2 conc=$3 pidfile=$SM_WORK/bench.pid stopfile=$SM_WORK/bench.stop memfile=$SM_WORK/bench.mem
+	rm -f "$pidfile" "$stopfile" "$memfile"
+	sample_private_memory "$pidfile" "$stopfile" "$memfile" &
+	local sampler=$!
+	psql -X -q -A -t -v ON_ERROR_STOP=1 -v n="$n" -v lat="$lat" -v conc="$conc" -v mock="$MOCK_URL" \
+		-v pidfile="$pidfile" -v stopfile="$stopfile" >"$SM_WORK/bench.out" <<'EOF'
 \set url :mock '/mock/latency=' :lat
 SET segment_membership.endpoint_url = :'url';
 SET segment_membership.max_concurrency = :conc;
 SET work_mem = '4MB';
 -- warm-up: loads the library and opens connections, as a session would
 SELECT count(*) FROM get_segment_membership('demo-domain', 'high-value', ARRAY[md5('warm')]) \gset warm_
+\o :pidfile
+SELECT pg_backend_pid();
+\o
+SELECT pg_sleep(0.2);
 SELECT * FROM bench_proc() \gset b_
 SELECT connections_opened AS b_conns FROM segment_membership_stats() \gset
 SELECT bench_reset_hwm();
@@ -67,9 +93,12 @@ SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset
 SELECT count(*) AS rows, count(*) FILTER (WHERE query_result IS NOT NULL OR failure_status = 404) AS answered
 FROM bench_input, get_segment_membership('demo-domain', 'high-value', ids) WHERE n = :n \gset r_
 SELECT extract(epoch FROM clock_timestamp()) AS t1 \gset
+\o :stopfile
+SELECT 1;
+\o
 SELECT * FROM bench_proc() \gset a_
 SELECT connections_opened AS a_conns FROM segment_membership_stats() \gset
-SELECT format('N=%s latency=%s ms max_concurrency=%s: rows=%s answered=%s wall=%s s ids/s=%s ideal=%s s ratio=%s cpu=%s s per 10k ids, new connections=%s, peak memory growth=%s MB',
+SELECT format('N=%s latency=%s ms max_concurrency=%s: rows=%s answered=%s wall=%s s ids/s=%s ideal=%s s ratio=%s cpu=%s s per 10k ids, new connections=%s, peak RSS growth=%s MB',
               :n, :lat, :conc, :r_rows, :r_answered,
               round((:t1 - :t0)::numeric, 3),
               round(:n / (:t1 - :t0)),
@@ -79,6 +108,16 @@ SELECT format('N=%s latency=%s ms max_concurrency=%s: rows=%s answered=%s wall=%
               :a_conns - :b_conns,
               round((:a_hwm_kb - :b_rss_kb) / 1024.0, 1));
 EOF
+	local rc=$?
+	touch "$stopfile"
+	wait "$sampler"
+	if [ $rc -eq 0 ]; then
+		read -r base peak <"$memfile"
+		printf '%s, peak private memory growth=%s MB\n' "$(tail -n 1 "$SM_WORK/bench.out")" \
+			"$(awk -v b="$base" -v p="$peak" 'BEGIN {printf "%.1f", (p - b) / 1024}')"
+	else
+		cat "$SM_WORK/bench.out"
+	fi
 }
 
 # bench_cancel: cancel a 10,000-id call at 50 ms latency, 8 in flight, from

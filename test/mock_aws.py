@@ -105,7 +105,7 @@ Scenario options (path segments before /domains/, name=value, a leading
                           POST /_mock/reset)
     fail=<k> [first=<n>]  deterministic: for each distinct (path, body) the
                           first n attempts fail (all attempts without first)
-    fault kinds: throttle 500 502 503 504 reset truncate garbage delay hang
+    fault kinds: throttle 400 500 502 503 504 reset truncate garbage delay hang
     delay=<ms>            sleep of the "delay" fault (default 5000)
     reply=<variant>       unknown-result extra-id duplicate both wrong-type
                           not-object profiles-not-array null-byte bad-utf8
@@ -190,7 +190,7 @@ SEGMENTS = {
 NAME_RE = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 ID_RE = re.compile(r"[a-f0-9]{32}")
 AMZDATE_RE = re.compile(r"\d{8}T\d{6}Z")
-FAULT_KINDS = ("throttle", "500", "502", "503", "504", "reset", "truncate",
+FAULT_KINDS = ("throttle", "400", "500", "502", "503", "504", "reset", "truncate",
                "garbage", "delay", "hang")
 REPLY_VARIANTS = ("unknown-result", "extra-id", "duplicate", "both",
                   "wrong-type", "not-object", "profiles-not-array",
@@ -1411,6 +1411,9 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "throttle":
             hdrs = [("x-amz-retry-after", "200")] if count % 2 == 1 else []
             self._api_error(429, "ThrottlingException", "Rate exceeded", seq, o, hdrs)
+        elif kind == "400":
+            self._api_error(400, "BadRequestException",
+                            "The request was rejected (mock fault).", seq, o)
         elif kind == "500":
             self._api_error(500, "InternalServerException",
                             "An internal error occurred (mock fault).", seq, o)

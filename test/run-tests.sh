@@ -94,7 +94,7 @@ record "mock self-test" "$LOGS/mock.log"
 
 echo "== start the mock endpoint and a throwaway cluster"
 sm_setup || { echo "set-up failed"; echo "$TOTAL_PASSED passed, $((TOTAL_FAILED + 1)) failed"; exit 1; }
-export SM_ROOT
+export SM_ROOT SM_WORK
 
 if [ -n "$SM_VALGRIND" ]; then
 	echo "== restart the cluster under Valgrind"
