@@ -89,9 +89,20 @@ CREATE EXTENSION dblink;
 SELECT dblink_connect('other', format('host=%s port=%s dbname=%s user=postgres',
                                       :'pghost', :'pgport', current_database()));
 SELECT pid AS other_pid FROM dblink('other', 'SELECT pg_backend_pid()') AS t(pid int) \gset
+SET sm.other_pid = :other_pid;
 SELECT dblink_exec('other', format('SET segment_membership.endpoint_url = %L', :'slow_url'));
 SELECT dblink_send_query('other', $$SELECT count(*) FROM get_segment_membership('demo-domain', 'high-value', ARRAY(SELECT md5('c' || i) FROM generate_series(1, 5000) i))$$);
-SELECT pg_sleep(0.5);
+-- wait until it is waiting on the network (at most 10 s)
+DO $$
+BEGIN
+  FOR i IN 1..100 LOOP
+    EXIT WHEN EXISTS (SELECT FROM pg_stat_activity
+                      WHERE pid = current_setting('sm.other_pid')::int
+                        AND wait_event_type = 'Extension');
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+END
+$$;
 SELECT wait_event_type, state FROM pg_stat_activity WHERE pid = :other_pid;
 SELECT clock_timestamp() AS t0 \gset
 SELECT pg_cancel_backend(:other_pid);

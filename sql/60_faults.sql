@@ -38,7 +38,9 @@ SELECT retries_since() AS retries; SELECT reset_since();
 \set u :http_url '/mock/fail=reset/first=2'
 SET segment_membership.endpoint_url = :'u';
 SELECT * FROM check_rows('high-value', ids('freset', 300));
-SELECT retries_since() AS retries; SELECT reset_since();
+-- (libcurl itself retries a request once when a reused connection turns
+-- out to be dead, so the count varies)
+SELECT retries_since() > 0 AS retried; SELECT reset_since();
 \set u :http_url '/mock/fail=truncate/first=1'
 SET segment_membership.endpoint_url = :'u';
 SELECT * FROM check_rows('high-value', ids('ftrunc', 300));

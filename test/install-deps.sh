@@ -9,5 +9,5 @@ apt-get install -y -qq \
 	postgresql-15 postgresql-server-dev-15 postgresql-contrib \
 	libcurl4-openssl-dev libssl-dev \
 	python3-botocore python3-cryptography \
-	openssl curl ca-certificates >/dev/null
+	openssl curl ca-certificates valgrind >/dev/null
 echo "dependencies installed"

@@ -1,0 +1,48 @@
+# test/valgrind.sh -- helpers for "test/run-tests.sh --valgrind": start the
+# test cluster with every backend under Valgrind memcheck, and judge the
+# logs afterwards.  Sourced by run-tests.sh after test/lib.sh.
+#
+# Debian's postgres binary is stripped of static symbols, so upstream's
+# src/tools/valgrind.supp does not match; test/valgrind.supp holds the
+# suppressions for PostgreSQL's own known, benign reports on Debian 15
+# (padding bytes written to disk, CRC of padding) and nothing of ours.
+# Any report is a failure.
+
+sm_start_postgres_valgrind() {
+	command -v valgrind >/dev/null || { sm_log "valgrind is not installed (apt-get install valgrind)"; return 1; }
+	VG_DIR=$SM_WORK/valgrind
+	mkdir -p "$VG_DIR"
+	cp "$SM_ROOT/test/valgrind.supp" "$VG_DIR/pg15-debian.supp"
+	cat >"$VG_DIR/postgres" <<EOF2
+#!/bin/sh
+exec valgrind --quiet --track-origins=yes --num-callers=30 --leak-check=no \\
+  --error-limit=no --trace-children=yes \\
+  --trace-children-skip=/bin/sh,/usr/bin/sh,/usr/bin/python3*,/bin/cat,/usr/bin/cat,/bin/ls,/usr/bin/ls \\
+  --suppressions=$VG_DIR/pg15-debian.supp --gen-suppressions=all \\
+  --log-file=$VG_DIR/vg.%p.log $PGBIN/postgres "\$@"
+EOF2
+	chmod 755 "$VG_DIR/postgres"
+	chown -R postgres "$VG_DIR"
+	(cd "$SM_WORK" && runuser -u postgres -- env -i PATH=/usr/bin:/bin LANG=C.UTF-8 \
+		HOME="$SM_WORK/home" "${SM_PG_ENV[@]}" \
+		"$PGBIN/pg_ctl" -D "$SM_WORK/data" -l "$SM_WORK/postgres.log" -w -t 300 -p "$VG_DIR/postgres" \
+		-o "-p $PGPORT -k $SM_WORK -c listen_addresses='' -c fsync=off -c jit=off -c segment_membership.connect_timeout_ms=60000" start >/dev/null) ||
+		{ tail -n 30 "$SM_WORK/postgres.log" >&2; return 1; }
+}
+
+# valgrind_report: one test per backend log; a non-empty log is a failure
+valgrind_report() {
+	local p=0 f=0 log
+	for log in "$VG_DIR"/vg.*.log; do
+		[ -e "$log" ] || continue
+		if [ -s "$log" ]; then
+			f=$((f + 1))
+			echo "--- $log"
+			head -n 80 "$log"
+		else
+			p=$((p + 1))
+		fi
+	done
+	echo "valgrind: $((p + f)) backend logs, $f with reports"
+	echo "$p passed, $f failed"
+}
