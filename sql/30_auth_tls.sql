@@ -27,6 +27,10 @@ FROM get_segment_membership('demo-domain', 'high-value',
        ARRAY(SELECT md5('tls' || i) FROM generate_series(1, 1000) i));
 \! /usr/bin/python3 test/mockctl.py stats requests accepted signature_rejections auth_rejections
 
+-- which credentials were used: never a secret
+SELECT source, detail, access_key_id, has_session_token, expiration, region
+FROM credentials_info();
+
 -- a CA that did not sign the server's certificate: refused
 SET segment_membership.ca_file = :'wrong_ca_file';
 SELECT * FROM sm_try($$SELECT * FROM get_segment_membership('demo-domain', 'high-value', ARRAY[md5('a')])$$);

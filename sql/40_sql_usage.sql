@@ -112,6 +112,7 @@ GRANT EXECUTE ON FUNCTION get_segment_membership(text, text, text[]) TO sm_analy
 SET ROLE sm_nobody;
 SELECT * FROM get_segment_membership('demo-domain', 'high-value', ARRAY[md5('a')]);
 SELECT * FROM segment_membership_stats();
+SELECT * FROM credentials_info();
 RESET ROLE;
 SET ROLE sm_analyst;
 SELECT profile_id, query_result FROM get_segment_membership('demo-domain', 'high-value', ARRAY[md5('a')]);

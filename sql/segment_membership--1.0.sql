@@ -45,8 +45,23 @@ LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.segment_membership_stats() IS
 'Counters of this session''s requests to Customer Profiles';
 
+CREATE FUNCTION @extschema@.credentials_info(
+    OUT source text,
+    OUT detail text,
+    OUT access_key_id text,
+    OUT has_session_token boolean,
+    OUT expiration timestamptz,
+    OUT region text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'sm_credentials_info'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION @extschema@.credentials_info() IS
+'Which AWS credentials this session signs with (source, access key id, expiry); never a secret';
+
 -- Nothing here is for everyone: calls are billed, and they are signed with
 -- the server's AWS credentials.  Grant EXECUTE to the roles that need it.
 REVOKE ALL ON FUNCTION @extschema@.get_segment_membership_support(internal) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.get_segment_membership(text, text, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.segment_membership_stats() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.credentials_info() FROM PUBLIC;

@@ -11,6 +11,7 @@
 #ifndef SM_CREDENTIALS_H
 #define SM_CREDENTIALS_H
 
+#include "config.h"
 #include "utils/timestamp.h"
 
 /*
@@ -29,8 +30,8 @@ typedef struct SmCredentials
 	char	   *detail;			/* e.g. the profile or role, or NULL */
 } SmCredentials;
 
-extern const SmCredentials *sm_credentials_get(void);
-extern bool sm_credentials_refresh_after_rejection(void);
+extern const SmCredentials *sm_credentials_get(const SmTarget *target);
+extern bool sm_credentials_refresh_after_rejection(const SmTarget *target);
 extern void sm_credentials_reset(void);
 
 #endif							/* SM_CREDENTIALS_H */

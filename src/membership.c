@@ -437,7 +437,7 @@ sm_build(void *arg, int job, SmRequestSpec *spec)
 		b->body_len = buf.len;
 	}
 
-	cred = sm_credentials_get();
+	cred = sm_credentials_get(&call->target);
 	if (!sm_key_cache_ready)
 	{
 		sigv4_key_cache_init(&sm_key_cache);
@@ -717,7 +717,9 @@ sm_give_up(void *arg, int job, const SmFailure *f)
 static bool
 sm_refresh_credentials(void *arg)
 {
-	return sm_credentials_refresh_after_rejection();
+	SmCall	   *call = (SmCall *) arg;
+
+	return sm_credentials_refresh_after_rejection(&call->target);
 }
 
 /*

@@ -122,6 +122,39 @@ sm_reply_to_jsonb(char *body, size_t len, Jsonb **result)
 	return sm_jsonb_parse_safe(converted, result);
 }
 
+/*
+ * sm_json_parse_object
+ *		Parse a body that must be a JSON object (UTF-8, as AWS sends it).
+ *		Returns NULL and sets *out, or a sentence saying what is wrong.
+ */
+const char *
+sm_json_parse_object(char *body, size_t len, Jsonb **out)
+{
+	const char *why = sm_reply_to_jsonb(body, len, out);
+
+	if (why != NULL)
+		return why;
+	if (!JB_ROOT_IS_OBJECT(*out) || JB_ROOT_IS_SCALAR(*out))
+		return "The body is not a JSON object.";
+	return NULL;
+}
+
+/*
+ * sm_jsonb_get_text
+ *		A palloc'd copy of a top-level string member, or NULL when it is
+ *		absent or not a string.
+ */
+char *
+sm_jsonb_get_text(Jsonb *jb, const char *key)
+{
+	JsonbValue *v = getKeyJsonValueFromContainer(&jb->root, key, strlen(key),
+												 NULL);
+
+	if (v == NULL || v->type != jbvString)
+		return NULL;
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
 /* Look up a key of an object container (NULL when absent). */
 static JsonbValue *
 sm_get_key(JsonbContainer *container, const char *key)

@@ -52,6 +52,8 @@ extern void sm_reply_parse_error(const char *body, size_t len,
 								 const char *header_type,
 								 char *code, size_t codelen,
 								 char *message, size_t msglen);
+extern const char *sm_json_parse_object(char *body, size_t len, Jsonb **out);
+extern char *sm_jsonb_get_text(Jsonb *jb, const char *key);
 extern void sm_reply_sanitize(const char *src, size_t srclen, char *dst,
 							  size_t dstlen);
 

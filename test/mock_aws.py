@@ -127,7 +127,9 @@ Control routes (unsigned, both listeners):
          minus sleeping).  "accepted" = normal 200 replies only (a variant or
          a garbage/truncate fault is not accepted; a delay fault is).
     POST /_mock/reset   zero counters, attempt memory and fault RNGs
-    GET|POST /_mock/config  {"cred_lifetime", "down": [imds|container|sts],
+    GET|POST /_mock/config  {"cred_lifetime", "cred_valid_for" (null, or
+         seconds after which issued credentials are refused although the
+         Expiration told to the client is later), "down": [imds|container|sts],
          "web_identity_token", "container_token" (null = no check),
          "role_arn"}; POST merges and returns the config
     POST /_mock/credentials   (JSON list like --credentials-file; adds/replaces)
@@ -544,7 +546,7 @@ class _VerifierRequest(AWSRequest):
 
 
 class Cred:
-    __slots__ = ("akid", "secret", "token", "expires", "source")
+    __slots__ = ("akid", "secret", "token", "expires", "source", "reported")
 
     def __init__(self, akid, secret, token, expires, source):
         self.akid = akid
@@ -552,6 +554,8 @@ class Cred:
         self.token = token
         self.expires = expires
         self.source = source
+        self.reported = expires  # the Expiration told to the client
+
 
 
 def load_cred_list(obj):
@@ -594,6 +598,7 @@ class State:
         self.imds_tokens = {}
         self.config = {
             "cred_lifetime": 3600,
+            "cred_valid_for": None,
             "down": [],
             "web_identity_token": "mock-web-identity-token",
             "container_token": "mock-container-token",
@@ -692,8 +697,13 @@ class State:
     def issue(self, source, prefix, lifetime=None):
         with self.lock:
             life = self.config["cred_lifetime"] if lifetime is None else lifetime
+            now = time.time()
             c = Cred(rand_id(prefix), secrets.token_urlsafe(30)[:40],
-                     "Mock" + secrets.token_urlsafe(96), time.time() + life, source)
+                     "Mock" + secrets.token_urlsafe(96), now + life, source)
+            if self.config.get("cred_valid_for") is not None:
+                # revoked early: the client is told one expiry, the service
+                # enforces an earlier one (rotation, revocation)
+                c.expires = now + min(life, self.config["cred_valid_for"])
             self.registry[c.akid] = c
             self.issued[source] += 1
         return c
@@ -1612,6 +1622,10 @@ class Handler(BaseHTTPRequestHandler):
                             if isinstance(val, bool) or not isinstance(val, (int, float)):
                                 raise ValueError("cred_lifetime must be a number")
                             new[k] = val
+                        elif k == "cred_valid_for":
+                            if val is not None and (isinstance(val, bool) or not isinstance(val, (int, float))):
+                                raise ValueError("cred_valid_for must be a number or null")
+                            new[k] = val
                         elif k == "down":
                             if not isinstance(val, list) or any(
                                     x not in ("imds", "container", "sts") for x in val):
@@ -1700,7 +1714,7 @@ class Handler(BaseHTTPRequestHandler):
                 "Code": "Success", "LastUpdated": iso_z(time.time()),
                 "Type": "AWS-HMAC", "AccessKeyId": c.akid,
                 "SecretAccessKey": c.secret, "Token": c.token,
-                "Expiration": iso_z(c.expires)})
+                "Expiration": iso_z(c.reported)})
         else:
             self._respond(404, b"", text)
 
@@ -1734,7 +1748,7 @@ class Handler(BaseHTTPRequestHandler):
                 return
         c = st.issue("container", "ASIAECS")
         self._json(200, {"AccessKeyId": c.akid, "SecretAccessKey": c.secret,
-                         "Token": c.token, "Expiration": iso_z(c.expires),
+                         "Token": c.token, "Expiration": iso_z(c.reported),
                          "RoleArn": st.config["role_arn"],
                          "AccountId": MOCK_ACCOUNT})
 
@@ -1850,7 +1864,7 @@ class Handler(BaseHTTPRequestHandler):
                      "</SecretAccessKey><SessionToken>%s</SessionToken><Expiration>%s"
                      "</Expiration></Credentials>" % (c.akid, xml_escape(c.secret),
                                                       xml_escape(c.token),
-                                                      iso_z(c.expires)))
+                                                      iso_z(c.reported)))
         user_xml = ("<AssumedRoleUser><Arn>arn:aws:sts::%s:assumed-role/%s/%s</Arn>"
                     "<AssumedRoleId>%s:%s</AssumedRoleId></AssumedRoleUser>"
                     % (account, xml_escape(role_name), xml_escape(session), role_id,
