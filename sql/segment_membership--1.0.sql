@@ -37,6 +37,7 @@ CREATE FUNCTION @extschema@.segment_membership_stats(
     OUT bytes_received bigint,
     OUT clock_skew_corrections bigint,
     OUT credential_fetches bigint,
+    OUT signing_keys_derived bigint,
     OUT retry_quota integer)
 RETURNS record
 AS 'MODULE_PATHNAME', 'sm_segment_membership_stats'

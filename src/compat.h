@@ -17,7 +17,6 @@
 
 #include "postgres.h"
 
-#include "common/jsonapi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -53,7 +52,7 @@
 #if PG_VERSION_NUM >= 170000
 #define sm_create_wait_event_set(nevents) CreateWaitEventSet(NULL, (nevents))
 #else
-#define sm_create_wait_event_set(nevents) \
+#define sm_create_wait_event_set(nevents)                                     \
 	CreateWaitEventSet(TopMemoryContext, (nevents))
 #endif
 
@@ -89,8 +88,8 @@ sm_init_materialized_srf(FunctionCallInfo fcinfo)
 	SetSingleFuncCall(fcinfo, SRF_SINGLE_USE_EXPECTED);
 #else
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext oldcxt;
-	TupleDesc	tupdesc;
+	MemoryContext  oldcxt;
+	TupleDesc	   tupdesc;
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo))
 		ereport(ERROR,
@@ -125,9 +124,8 @@ sm_buffile_write(BufFile *file, const void *ptr, size_t size)
 	BufFileWrite(file, unconstify(void *, ptr), size);
 #else
 	if (BufFileWrite(file, unconstify(void *, ptr), size) != size)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not write to temporary file: %m")));
+		ereport(ERROR, (errcode_for_file_access(),
+						errmsg("could not write to temporary file: %m")));
 #endif
 }
 
@@ -139,25 +137,10 @@ sm_buffile_read_exact(BufFile *file, void *ptr, size_t size)
 	BufFileReadExact(file, ptr, size);
 #else
 	if (BufFileRead(file, ptr, size) != size)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not read from temporary file: %m")));
+		ereport(ERROR, (errcode_for_file_access(),
+						errmsg("could not read from temporary file: %m")));
 #endif
 }
-
-/*
- * JSON lexer contexts: 17 takes a caller-supplied (or NULL) context as the
- * first argument and must be freed with freeJsonLexContext().
- */
-#if PG_VERSION_NUM >= 170000
-#define sm_make_json_lex(json, len, need_escapes) \
-	makeJsonLexContextCstringLen(NULL, (json), (len), \
-								 GetDatabaseEncoding(), (need_escapes))
-#else
-#define sm_make_json_lex(json, len, need_escapes) \
-	makeJsonLexContextCstringLen((json), (len), GetDatabaseEncoding(), \
-								 (need_escapes))
-#endif
 
 /* A uniform double in [0, 1) for retry jitter. */
 static inline double
@@ -170,4 +153,4 @@ sm_random_fraction(void)
 #endif
 }
 
-#endif							/* SM_COMPAT_H */
+#endif /* SM_COMPAT_H */

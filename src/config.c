@@ -24,23 +24,22 @@
 #include "shared_config.h"
 
 /* GUC variables */
-char	   *sm_guc_region = NULL;
-char	   *sm_guc_endpoint_url = NULL;
-char	   *sm_guc_ca_file = NULL;
-char	   *sm_guc_profile = NULL;
-int			sm_guc_max_concurrency = 8;
-int			sm_guc_connect_timeout_ms = 3000;
-int			sm_guc_request_timeout_ms = 30000;
-int			sm_guc_max_attempts = 3;
-int			sm_guc_max_reply_size_kb = 32 * 1024;
-int			sm_guc_on_request_failure = SM_ON_FAILURE_ERROR;
-int			sm_guc_credential_timeout_ms = 2000;
+char *sm_guc_region = NULL;
+char *sm_guc_endpoint_url = NULL;
+char *sm_guc_ca_file = NULL;
+char *sm_guc_profile = NULL;
+int	  sm_guc_max_concurrency = 8;
+int	  sm_guc_connect_timeout_ms = 3000;
+int	  sm_guc_request_timeout_ms = 30000;
+int	  sm_guc_max_attempts = 3;
+int	  sm_guc_max_reply_size_kb = 32 * 1024;
+int	  sm_guc_on_request_failure = SM_ON_FAILURE_ERROR;
+int	  sm_guc_credential_timeout_ms = 2000;
 
 static const struct config_enum_entry on_request_failure_options[] = {
 	{"error", SM_ON_FAILURE_ERROR, false},
 	{"failure_rows", SM_ON_FAILURE_ROWS, false},
-	{NULL, 0, false}
-};
+	{NULL, 0, false}};
 
 static bool sm_check_region(char **newval, void **extra, GucSource source);
 static bool sm_check_endpoint_url(char **newval, void **extra,
@@ -55,117 +54,90 @@ static bool sm_check_profile(char **newval, void **extra, GucSource source);
 void
 sm_define_gucs(void)
 {
-	DefineCustomStringVariable("segment_membership.region",
-							   "Sets the AWS Region of Customer Profiles requests.",
-							   "Empty means: AWS_REGION, else AWS_DEFAULT_REGION, else the "
-							   "region of the AWS profile in use.",
-							   &sm_guc_region,
-							   "",
-							   PGC_USERSET,
-							   0,
-							   sm_check_region, NULL, NULL);
+	DefineCustomStringVariable(
+		"segment_membership.region",
+		"Sets the AWS Region of Customer Profiles requests.",
+		"Empty means: AWS_REGION, else AWS_DEFAULT_REGION, else the "
+		"region of the AWS profile in use.",
+		&sm_guc_region, "", PGC_USERSET, 0, sm_check_region, NULL, NULL);
 
-	DefineCustomStringVariable("segment_membership.endpoint_url",
-							   "Sets the URL that Customer Profiles requests are sent to.",
-							   "Empty means: AWS_ENDPOINT_URL_CUSTOMER_PROFILES, else "
-							   "AWS_ENDPOINT_URL, else https://profile.<region>.amazonaws.com. "
-							   "Only superusers may change it, because it decides where "
-							   "signed requests and session tokens go.",
-							   &sm_guc_endpoint_url,
-							   "",
-							   PGC_SUSET,
-							   0,
-							   sm_check_endpoint_url, NULL, NULL);
+	DefineCustomStringVariable(
+		"segment_membership.endpoint_url",
+		"Sets the URL that Customer Profiles requests are sent to.",
+		"Empty means: AWS_ENDPOINT_URL_CUSTOMER_PROFILES, else "
+		"AWS_ENDPOINT_URL, else https://profile.<region>.amazonaws.com. "
+		"Only superusers may change it, because it decides where "
+		"signed requests and session tokens go.",
+		&sm_guc_endpoint_url, "", PGC_SUSET, 0, sm_check_endpoint_url, NULL,
+		NULL);
 
-	DefineCustomStringVariable("segment_membership.ca_file",
-							   "Sets the file of CA certificates that TLS peers are verified against.",
-							   "Empty means: AWS_CA_BUNDLE, else the system's CA store.  "
-							   "Verification itself cannot be turned off.",
-							   &sm_guc_ca_file,
-							   "",
-							   PGC_SUSET,
-							   0,
-							   sm_check_ca_file, NULL, NULL);
+	DefineCustomStringVariable(
+		"segment_membership.ca_file",
+		"Sets the file of CA certificates that TLS peers are verified "
+		"against.",
+		"Empty means: AWS_CA_BUNDLE, else the system's CA store.  "
+		"Verification itself cannot be turned off.",
+		&sm_guc_ca_file, "", PGC_SUSET, 0, sm_check_ca_file, NULL, NULL);
 
-	DefineCustomStringVariable("segment_membership.profile",
-							   "Sets the AWS profile of the shared config and credentials files.",
-							   "Empty means: AWS_PROFILE, else \"default\".  Only superusers "
-							   "may change it, because it selects the credentials requests "
-							   "are signed with.",
-							   &sm_guc_profile,
-							   "",
-							   PGC_SUSET,
-							   0,
-							   sm_check_profile, NULL, NULL);
+	DefineCustomStringVariable(
+		"segment_membership.profile",
+		"Sets the AWS profile of the shared config and credentials files.",
+		"Empty means: AWS_PROFILE, else \"default\".  Only superusers "
+		"may change it, because it selects the credentials requests "
+		"are signed with.",
+		&sm_guc_profile, "", PGC_SUSET, 0, sm_check_profile, NULL, NULL);
 
-	DefineCustomIntVariable("segment_membership.max_concurrency",
-							"Sets the maximum number of requests one statement keeps in flight.",
-							"This is also the most connections a session keeps open.  "
-							"1 sends the batches one after another.",
-							&sm_guc_max_concurrency,
-							8, 1, SM_MAX_CONCURRENCY_LIMIT,
-							PGC_USERSET,
-							0,
-							NULL, NULL, NULL);
+	DefineCustomIntVariable(
+		"segment_membership.max_concurrency",
+		"Sets the maximum number of requests one statement keeps in flight.",
+		"This is also the most connections a session keeps open.  "
+		"1 sends the batches one after another.",
+		&sm_guc_max_concurrency, 8, 1, SM_MAX_CONCURRENCY_LIMIT, PGC_USERSET,
+		0, NULL, NULL, NULL);
 
-	DefineCustomIntVariable("segment_membership.connect_timeout_ms",
-							"Sets the time allowed to establish a connection, TLS included.",
-							NULL,
-							&sm_guc_connect_timeout_ms,
-							3000, 1, 600000,
-							PGC_USERSET,
-							GUC_UNIT_MS,
-							NULL, NULL, NULL);
+	DefineCustomIntVariable(
+		"segment_membership.connect_timeout_ms",
+		"Sets the time allowed to establish a connection, TLS included.", NULL,
+		&sm_guc_connect_timeout_ms, 3000, 1, 600000, PGC_USERSET, GUC_UNIT_MS,
+		NULL, NULL, NULL);
 
 	DefineCustomIntVariable("segment_membership.request_timeout_ms",
-							"Sets the time allowed for one request attempt, from start to last byte.",
-							NULL,
-							&sm_guc_request_timeout_ms,
-							30000, 1, 3600000,
-							PGC_USERSET,
-							GUC_UNIT_MS,
-							NULL, NULL, NULL);
+							"Sets the time allowed for one request attempt, "
+							"from start to last byte.",
+							NULL, &sm_guc_request_timeout_ms, 30000, 1,
+							3600000, PGC_USERSET, GUC_UNIT_MS, NULL, NULL,
+							NULL);
 
-	DefineCustomIntVariable("segment_membership.max_attempts",
-							"Sets the maximum number of attempts per request, the first one included.",
-							"Transient errors (throttling, 5xx, connection failures, "
-							"timeouts, broken replies) are retried with jittered "
-							"exponential backoff, as in the AWS SDKs' standard retry mode.",
-							&sm_guc_max_attempts,
-							3, 1, 10,
-							PGC_USERSET,
-							0,
-							NULL, NULL, NULL);
+	DefineCustomIntVariable(
+		"segment_membership.max_attempts",
+		"Sets the maximum number of attempts per request, the first one "
+		"included.",
+		"Transient errors (throttling, 5xx, connection failures, "
+		"timeouts, broken replies) are retried with jittered "
+		"exponential backoff, as in the AWS SDKs' standard retry mode.",
+		&sm_guc_max_attempts, 3, 1, 10, PGC_USERSET, 0, NULL, NULL, NULL);
 
-	DefineCustomIntVariable("segment_membership.max_reply_size",
-							"Sets the largest reply body accepted for one request.",
-							NULL,
-							&sm_guc_max_reply_size_kb,
-							32 * 1024, 64, 1024 * 1024,
-							PGC_USERSET,
-							GUC_UNIT_KB,
-							NULL, NULL, NULL);
+	DefineCustomIntVariable(
+		"segment_membership.max_reply_size",
+		"Sets the largest reply body accepted for one request.", NULL,
+		&sm_guc_max_reply_size_kb, 32 * 1024, 64, 1024 * 1024, PGC_USERSET,
+		GUC_UNIT_KB, NULL, NULL, NULL);
 
-	DefineCustomEnumVariable("segment_membership.on_request_failure",
-							 "Sets what happens when a batch still fails after all its attempts.",
-							 "\"error\" fails the statement; \"failure_rows\" returns a "
-							 "failure row for each id of that batch and goes on.",
-							 &sm_guc_on_request_failure,
-							 SM_ON_FAILURE_ERROR,
-							 on_request_failure_options,
-							 PGC_USERSET,
-							 0,
-							 NULL, NULL, NULL);
+	DefineCustomEnumVariable(
+		"segment_membership.on_request_failure",
+		"Sets what happens when a batch still fails after all its attempts.",
+		"\"error\" fails the statement; \"failure_rows\" returns a "
+		"failure row for each id of that batch and goes on.",
+		&sm_guc_on_request_failure, SM_ON_FAILURE_ERROR,
+		on_request_failure_options, PGC_USERSET, 0, NULL, NULL, NULL);
 
-	DefineCustomIntVariable("segment_membership.credential_timeout_ms",
-							"Sets the time allowed for one request to a credential endpoint.",
-							"Applies to the EC2 instance metadata service, the container "
-							"credential endpoint and STS.",
-							&sm_guc_credential_timeout_ms,
-							2000, 1, 600000,
-							PGC_SUSET,
-							GUC_UNIT_MS,
-							NULL, NULL, NULL);
+	DefineCustomIntVariable(
+		"segment_membership.credential_timeout_ms",
+		"Sets the time allowed for one request to a credential endpoint.",
+		"Applies to the EC2 instance metadata service, the container "
+		"credential endpoint and STS.",
+		&sm_guc_credential_timeout_ms, 2000, 1, 600000, PGC_SUSET, GUC_UNIT_MS,
+		NULL, NULL, NULL);
 
 	sm_reserve_guc_prefix("segment_membership");
 }
@@ -178,7 +150,7 @@ sm_define_gucs(void)
 char *
 sm_getenv(const char *name)
 {
-	char	   *v = getenv(name);
+	char *v = getenv(name);
 
 	return (v != NULL && v[0] != '\0') ? v : NULL;
 }
@@ -216,7 +188,7 @@ static bool
 sm_path_char_ok(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		(c >= '0' && c <= '9') || strchr("-._~/=,;+:@!$*", c) != NULL;
+		   (c >= '0' && c <= '9') || strchr("-._~/=,;+:@!$*", c) != NULL;
 }
 
 /*
@@ -230,15 +202,15 @@ sm_path_char_ok(char c)
 bool
 sm_parse_endpoint(const char *url, SmEndpoint *out, const char **why)
 {
-	const char *p;
-	const char *host_start;
-	const char *host_end;
-	const char *port_start = NULL;
-	const char *path;
-	bool		https;
-	long		port = 0;
+	const char	  *p;
+	const char	  *host_start;
+	const char	  *host_end;
+	const char	  *port_start = NULL;
+	const char	  *path;
+	bool		   https;
+	long		   port = 0;
 	StringInfoData host;
-	size_t		pathlen;
+	size_t		   pathlen;
 
 	if (pg_strncasecmp(url, "https://", 8) == 0)
 	{
@@ -283,7 +255,7 @@ sm_parse_endpoint(const char *url, SmEndpoint *out, const char **why)
 	}
 	if (*p == ':')
 	{
-		char	   *endp;
+		char *endp;
 
 		port_start = ++p;
 		errno = 0;
@@ -299,7 +271,7 @@ sm_parse_endpoint(const char *url, SmEndpoint *out, const char **why)
 	if (*p != '\0' && *p != '/')
 	{
 		*why = "Only a host name, an optional port and an optional path are "
-			"allowed: no user name, query string or fragment.";
+			   "allowed: no user name, query string or fragment.";
 		return false;
 	}
 
@@ -309,7 +281,7 @@ sm_parse_endpoint(const char *url, SmEndpoint *out, const char **why)
 		if (!sm_path_char_ok(*p))
 		{
 			*why = "The URL path may only contain letters, digits and "
-				"-._~/=,;+:@!$* characters.";
+				   "-._~/=,;+:@!$* characters.";
 			return false;
 		}
 	}
@@ -327,8 +299,8 @@ sm_parse_endpoint(const char *url, SmEndpoint *out, const char **why)
 	out->https = https;
 	out->host_header = host.data;
 	out->path_prefix = pnstrdup(path, pathlen);
-	out->base_url = psprintf("%s://%s%s", https ? "https" : "http",
-							 host.data, out->path_prefix);
+	out->base_url = psprintf("%s://%s%s", https ? "https" : "http", host.data,
+							 out->path_prefix);
 	return true;
 }
 
@@ -359,8 +331,7 @@ sm_check_endpoint_url(char **newval, void **extra, GucSource source)
 static bool
 sm_check_ca_file(char **newval, void **extra, GucSource source)
 {
-	if (*newval == NULL || (*newval)[0] == '\0' ||
-		is_absolute_path(*newval))
+	if (*newval == NULL || (*newval)[0] == '\0' || is_absolute_path(*newval))
 		return true;
 	GUC_check_errdetail("The CA file must be given as an absolute path.");
 	return false;
@@ -419,11 +390,12 @@ sm_resolve_region(SmTarget *target)
 						 "'eu-west-2'.")));
 
 	if (!sm_valid_region(v))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid AWS Region \"%s\" in %s", v, src),
-				 errdetail("A region name consists of lower-case letters, "
-						   "digits and single hyphens, such as \"eu-west-2\".")));
+		ereport(
+			ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid AWS Region \"%s\" in %s", v, src),
+			 errdetail("A region name consists of lower-case letters, "
+					   "digits and single hyphens, such as \"eu-west-2\".")));
 	target->region = pstrdup(v);
 	target->region_source = src;
 }
@@ -467,7 +439,8 @@ sm_resolve_target(SmTarget *target)
 			src = "AWS_ENDPOINT_URL_CUSTOMER_PROFILES";
 		else if ((url = sm_getenv("AWS_ENDPOINT_URL")) != NULL)
 			src = "AWS_ENDPOINT_URL";
-		else if ((url = sm_shared_config_service_endpoint("customer_profiles")) != NULL)
+		else if ((url = sm_shared_config_service_endpoint(
+					  "customer_profiles")) != NULL)
 			src = "the AWS config file";
 	}
 	if (url == NULL)
@@ -476,10 +449,9 @@ sm_resolve_target(SmTarget *target)
 		src = "the default endpoint";
 	}
 	if (!sm_parse_endpoint(url, &target->endpoint, &why))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid endpoint URL in %s", src),
-				 errdetail("%s", why)));
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("invalid endpoint URL in %s", src),
+						errdetail("%s", why)));
 	target->endpoint_source = src;
 
 	if (sm_guc_ca_file != NULL && sm_guc_ca_file[0] != '\0')

@@ -18,8 +18,8 @@
 /* What to do with a batch that still fails after its attempts. */
 typedef enum SmOnRequestFailure
 {
-	SM_ON_FAILURE_ERROR,		/* fail the statement */
-	SM_ON_FAILURE_ROWS			/* return failure rows for that batch's ids */
+	SM_ON_FAILURE_ERROR, /* fail the statement */
+	SM_ON_FAILURE_ROWS	 /* return failure rows for that batch's ids */
 } SmOnRequestFailure;
 
 /* GUC variables */
@@ -27,26 +27,26 @@ extern char *sm_guc_region;
 extern char *sm_guc_endpoint_url;
 extern char *sm_guc_ca_file;
 extern char *sm_guc_profile;
-extern int	sm_guc_max_concurrency;
-extern int	sm_guc_connect_timeout_ms;
-extern int	sm_guc_request_timeout_ms;
-extern int	sm_guc_max_attempts;
-extern int	sm_guc_max_reply_size_kb;
-extern int	sm_guc_on_request_failure;
-extern int	sm_guc_credential_timeout_ms;
+extern int	 sm_guc_max_concurrency;
+extern int	 sm_guc_connect_timeout_ms;
+extern int	 sm_guc_request_timeout_ms;
+extern int	 sm_guc_max_attempts;
+extern int	 sm_guc_max_reply_size_kb;
+extern int	 sm_guc_on_request_failure;
+extern int	 sm_guc_credential_timeout_ms;
 
 /*
  * A parsed endpoint URL.  All strings are palloc'd.
  */
 typedef struct SmEndpoint
 {
-	char	   *base_url;		/* scheme://host[:port][/prefix], no trailing
+	char *base_url;	   /* scheme://host[:port][/prefix], no trailing
 								 * slash */
-	char	   *host_header;	/* lower-case host plus ":port" when the port
+	char *host_header; /* lower-case host plus ":port" when the port
 								 * is not the scheme's default: the signed
 								 * Host header */
-	char	   *path_prefix;	/* "" or "/prefix" (no trailing slash) */
-	bool		https;
+	char *path_prefix; /* "" or "/prefix" (no trailing slash) */
+	bool  https;
 } SmEndpoint;
 
 /*
@@ -55,18 +55,18 @@ typedef struct SmEndpoint
 typedef struct SmTarget
 {
 	char	   *region;
-	const char *region_source;	/* which setting supplied it */
+	const char *region_source; /* which setting supplied it */
 	SmEndpoint	endpoint;
 	const char *endpoint_source;
-	char	   *ca_file;		/* NULL: the system's CAs */
+	char	   *ca_file; /* NULL: the system's CAs */
 	const char *ca_source;
 } SmTarget;
 
-extern void sm_define_gucs(void);
-extern void sm_resolve_target(SmTarget *target);
-extern bool sm_parse_endpoint(const char *url, SmEndpoint *out,
-							  const char **why);
-extern bool sm_valid_region(const char *region);
+extern void	 sm_define_gucs(void);
+extern void	 sm_resolve_target(SmTarget *target);
+extern bool	 sm_parse_endpoint(const char *url, SmEndpoint *out,
+							   const char **why);
+extern bool	 sm_valid_region(const char *region);
 extern char *sm_getenv(const char *name);
 
-#endif							/* SM_CONFIG_H */
+#endif /* SM_CONFIG_H */

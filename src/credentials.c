@@ -64,18 +64,18 @@
 #include "utils/timestamp.h"
 
 /* botocore's refresh windows */
-#define SM_ADVISORY_REFRESH_S	(15 * 60)
-#define SM_MANDATORY_REFRESH_S	(10 * 60)
+#define SM_ADVISORY_REFRESH_S  (15 * 60)
+#define SM_MANDATORY_REFRESH_S (10 * 60)
 /* credentials this close to expiry are not used (less for short-lived ones) */
-#define SM_EXPIRY_MARGIN_S		30
+#define SM_EXPIRY_MARGIN_S 30
 /* at most one non-forced refresh attempt this often */
-#define SM_REFRESH_INTERVAL_S	5
+#define SM_REFRESH_INTERVAL_S 5
 /* static credentials from the shared files are read again this often */
-#define SM_STATIC_FILE_TTL_S	300
+#define SM_STATIC_FILE_TTL_S 300
 /* role chains longer than this are refused */
-#define SM_MAX_ROLE_CHAIN		4
-#define SM_MAX_TOKEN_FILE		(64 * 1024)
-#define SM_MAX_CRED_REPLY		(1024 * 1024)
+#define SM_MAX_ROLE_CHAIN 4
+#define SM_MAX_TOKEN_FILE (64 * 1024)
+#define SM_MAX_CRED_REPLY (1024 * 1024)
 
 /* What a provider found. */
 typedef enum SmProviderResult
@@ -89,22 +89,22 @@ typedef enum SmProviderResult
  * A provider fills in *out (allocated in CurrentMemoryContext, which is a
  * scratch context) or explains in why.
  */
-typedef SmProviderResult (*SmProvider) (const SmTarget *target,
-										SmCredentials *out, StringInfo why);
+typedef SmProviderResult (*SmProvider)(const SmTarget *target,
+									   SmCredentials *out, StringInfo why);
 
 static SmProviderResult sm_provider_environment(const SmTarget *target,
-												SmCredentials *out,
-												StringInfo why);
+												SmCredentials  *out,
+												StringInfo		why);
 static SmProviderResult sm_env_credentials(SmCredentials *out, StringInfo why);
 static SmProviderResult sm_provider_shared_files(const SmTarget *target,
-												 SmCredentials *out,
-												 StringInfo why);
+												 SmCredentials	*out,
+												 StringInfo		 why);
 static SmProviderResult sm_provider_web_identity(const SmTarget *target,
-												 SmCredentials *out,
-												 StringInfo why);
+												 SmCredentials	*out,
+												 StringInfo		 why);
 static SmProviderResult sm_provider_container(const SmTarget *target,
-											  SmCredentials *out,
-											  StringInfo why);
+											  SmCredentials	 *out,
+											  StringInfo	  why);
 static SmProviderResult sm_provider_imds(const SmTarget *target,
 										 SmCredentials *out, StringInfo why);
 
@@ -112,8 +112,7 @@ static const struct
 {
 	const char *name;
 	SmProvider	fn;
-}			sm_providers[] =
-{
+} sm_providers[] = {
 	{"environment", sm_provider_environment},
 	{"shared config files", sm_provider_shared_files},
 	{"web identity", sm_provider_web_identity},
@@ -122,9 +121,9 @@ static const struct
 };
 
 /* The cache */
-static MemoryContext sm_cred_cxt = NULL;
+static MemoryContext  sm_cred_cxt = NULL;
 static SmCredentials *sm_cached = NULL;
-static char *sm_cached_profile = NULL;	/* profile name when resolved */
+static char		  *sm_cached_profile = NULL; /* profile name when resolved */
 static TimestampTz sm_cached_at = 0;
 static TimestampTz sm_last_refresh_try = 0;
 
@@ -135,18 +134,17 @@ static TimestampTz sm_last_refresh_try = 0;
 static TimestampTz
 sm_usable_until(void)
 {
-	int64		lifetime = sm_cached->expiration - sm_cached_at;
-	int64		margin = Min((int64) SM_EXPIRY_MARGIN_S * USECS_PER_SEC,
-							 Max(lifetime / 4, 0));
+	int64 lifetime = sm_cached->expiration - sm_cached_at;
+	int64 margin =
+		Min((int64) SM_EXPIRY_MARGIN_S * USECS_PER_SEC, Max(lifetime / 4, 0));
 
 	return sm_cached->expiration - margin;
 }
 
 static SmProviderResult sm_profile_credentials(const SmTarget *target,
-											   const char *profile,
-											   int depth,
+											   const char *profile, int depth,
 											   SmCredentials *out,
-											   StringInfo why);
+											   StringInfo	  why);
 
 /* ----------------------------------------------------------------
  * Small helpers
@@ -197,7 +195,8 @@ sm_parse_iso8601(const char *s, TimestampTz *out)
 	int			m;
 
 	if (s == NULL ||
-		sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+		sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
+			   &n) != 6 ||
 		n != 19)
 		return false;
 	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
@@ -214,7 +213,7 @@ sm_parse_iso8601(const char *s, TimestampTz *out)
 		p++;
 	else if (*p == '+' || *p == '-')
 	{
-		int			oh, om;
+		int oh, om;
 
 		if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
 			return false;
@@ -230,15 +229,18 @@ sm_parse_iso8601(const char *s, TimestampTz *out)
 	yy = y - (mo <= 2);
 	m = mo;
 	{
-		int			era = yy / 400;
-		int			yoe = yy - era * 400;
-		int			doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-		int			doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+		int era = yy / 400;
+		int yoe = yy - era * 400;
+		int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+		int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 
 		days = (int64) era * 146097 + doe - 719468;
 	}
 	secs = days * 86400 + h * 3600 + mi * 60 + sec - offset;
-	*out = (TimestampTz) (secs - ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)) * USECS_PER_SEC;
+	*out = (TimestampTz) (secs -
+						  ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
+						   SECS_PER_DAY)) *
+		   USECS_PER_SEC;
 	return true;
 }
 
@@ -250,11 +252,11 @@ sm_parse_iso8601(const char *s, TimestampTz *out)
 static char *
 sm_read_small_file(const char *path, const char **why)
 {
-	FILE	   *f;
-	char	   *buf;
-	size_t		n;
-	char	   *start;
-	char	   *end;
+	FILE  *f;
+	char  *buf;
+	size_t n;
+	char  *start;
+	char  *end;
 
 	f = AllocateFile(path, "r");
 	if (f == NULL)
@@ -273,7 +275,8 @@ sm_read_small_file(const char *path, const char **why)
 	FreeFile(f);
 	if (n > SM_MAX_TOKEN_FILE)
 	{
-		*why = psprintf("\"%s\" is larger than %d bytes", path, SM_MAX_TOKEN_FILE);
+		*why = psprintf("\"%s\" is larger than %d bytes", path,
+						SM_MAX_TOKEN_FILE);
 		return NULL;
 	}
 	buf[n] = '\0';
@@ -295,8 +298,8 @@ sm_read_small_file(const char *path, const char **why)
 static void
 sm_form_add(StringInfo buf, const char *key, const char *value)
 {
-	size_t		need = sigv4_uri_encode(value, strlen(value), false, NULL, 0);
-	char	   *enc = palloc(need + 1);
+	size_t need = sigv4_uri_encode(value, strlen(value), false, NULL, 0);
+	char  *enc = palloc(need + 1);
 
 	sigv4_uri_encode(value, strlen(value), false, enc, need + 1);
 	appendStringInfo(buf, "%s%s=%s", buf->len > 0 ? "&" : "", key, enc);
@@ -310,12 +313,12 @@ sm_form_add(StringInfo buf, const char *key, const char *value)
 static char *
 sm_xml_text(const char *xml, const char *tag)
 {
-	char	   *open = psprintf("<%s>", tag);
-	char	   *close = psprintf("</%s>", tag);
-	const char *start = strstr(xml, open);
-	const char *end;
+	char		  *open = psprintf("<%s>", tag);
+	char		  *close = psprintf("</%s>", tag);
+	const char	  *start = strstr(xml, open);
+	const char	  *end;
 	StringInfoData out;
-	const char *p;
+	const char	  *p;
 
 	if (start == NULL)
 		return NULL;
@@ -332,15 +335,16 @@ sm_xml_text(const char *xml, const char *tag)
 			{
 				const char *ent;
 				char		c;
-			}			ents[] = {
-				{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'},
-				{"&quot;", '"'}, {"&apos;", '\''}
-			};
-			int			i;
+			} ents[] = {{"&amp;", '&'},
+						{"&lt;", '<'},
+						{"&gt;", '>'},
+						{"&quot;", '"'},
+						{"&apos;", '\''}};
+			int i;
 
 			for (i = 0; i < lengthof(ents); i++)
 			{
-				size_t		l = strlen(ents[i].ent);
+				size_t l = strlen(ents[i].ent);
 
 				if (end - p >= (long) l && strncmp(p, ents[i].ent, l) == 0)
 				{
@@ -362,7 +366,7 @@ sm_xml_text(const char *xml, const char *tag)
 static char *
 sm_remote_text(const char *s, size_t len)
 {
-	char		buf[256];
+	char buf[256];
 
 	sm_reply_sanitize(s, len, buf, sizeof(buf));
 	return pstrdup(buf);
@@ -375,11 +379,11 @@ sm_remote_text(const char *s, size_t len)
  */
 static bool
 sm_fetch(const char *method, const char *url, const char **headers,
-		 int nheaders, const char *body, const char *ca_file,
-		 SmResponse *resp, const char **why)
+		 int nheaders, const char *body, const char *ca_file, SmResponse *resp,
+		 const char **why)
 {
 	SmRequestSpec spec;
-	int			i;
+	int			  i;
 
 	memset(&spec, 0, sizeof(spec));
 	spec.method = method;
@@ -397,9 +401,10 @@ sm_fetch(const char *method, const char *url, const char **headers,
 	if (resp->curl_code != CURLE_OK)
 	{
 		*why = psprintf("request to %s failed: %s", url,
-						resp->body_too_large ? "reply too large" :
-						resp->curl_error[0] ? resp->curl_error :
-						curl_easy_strerror(resp->curl_code));
+						resp->body_too_large ? "reply too large"
+						: resp->curl_error[0]
+							? resp->curl_error
+							: curl_easy_strerror(resp->curl_code));
 		return false;
 	}
 	return true;
@@ -433,10 +438,9 @@ sm_sts_endpoint(const SmTarget *target, SmEndpoint *ep)
 		src = "the regional STS endpoint";
 	}
 	if (!sm_parse_endpoint(url, ep, &why))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid STS endpoint URL in %s", src),
-				 errdetail("%s", why)));
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("invalid STS endpoint URL in %s", src),
+						errdetail("%s", why)));
 }
 
 /*
@@ -463,15 +467,16 @@ sm_sts_call(const SmTarget *target, const char *action, const char *form,
 	url = psprintf("%s://%s%s", ep.https ? "https" : "http", ep.host_header,
 				   path);
 	headers[n++] = psprintf("Host: %s", ep.host_header);
-	headers[n++] = "Content-Type: application/x-www-form-urlencoded; charset=utf-8";
+	headers[n++] =
+		"Content-Type: application/x-www-form-urlencoded; charset=utf-8";
 	headers[n++] = "Accept: text/xml";
 	if (signer != NULL)
 	{
-		SigV4Header hdrs[2];
-		SigV4Request req;
+		SigV4Header		 hdrs[2];
+		SigV4Request	 req;
 		SigV4Credentials sc;
-		SigV4Result res;
-		int			rc;
+		SigV4Result		 res;
+		int				 rc;
 
 		hdrs[0].name = "Host";
 		hdrs[0].value = ep.host_header;
@@ -496,14 +501,15 @@ sm_sts_call(const SmTarget *target, const char *action, const char *form,
 		if (rc != 0)
 		{
 			sigv4_result_free(&res);
-			appendStringInfo(why, "%s could not be signed with the source credentials",
-							 action);
+			appendStringInfo(
+				why, "%s could not be signed with the source credentials",
+				action);
 			return false;
 		}
 		headers[n++] = psprintf("X-Amz-Date: %s", res.amz_date);
 		if (signer->session_token != NULL && signer->session_token[0] != '\0')
-			headers[n++] = psprintf("X-Amz-Security-Token: %s",
-									signer->session_token);
+			headers[n++] =
+				psprintf("X-Amz-Security-Token: %s", signer->session_token);
 		headers[n++] = psprintf("Authorization: %s", res.authorization);
 		sigv4_result_free(&res);
 	}
@@ -515,12 +521,11 @@ sm_sts_call(const SmTarget *target, const char *action, const char *form,
 	}
 	if (resp.http_status != 200)
 	{
-		char	   *code = sm_xml_text(resp.body, "Code");
-		char	   *msg = sm_xml_text(resp.body, "Message");
+		char *code = sm_xml_text(resp.body, "Code");
+		char *msg = sm_xml_text(resp.body, "Message");
 
 		appendStringInfo(why, "STS %s at %s returned HTTP %ld%s%s%s%s", action,
-						 ep.host_header, resp.http_status,
-						 code ? " " : "",
+						 ep.host_header, resp.http_status, code ? " " : "",
 						 code ? sm_remote_text(code, strlen(code)) : "",
 						 msg ? ": " : "",
 						 msg ? sm_remote_text(msg, strlen(msg)) : "");
@@ -535,8 +540,8 @@ sm_sts_call(const SmTarget *target, const char *action, const char *form,
 		out->session_token == NULL || expiration == NULL ||
 		!sm_parse_iso8601(expiration, &out->expiration))
 	{
-		appendStringInfo(why, "STS %s returned a reply without usable credentials",
-						 action);
+		appendStringInfo(
+			why, "STS %s returned a reply without usable credentials", action);
 		return false;
 	}
 	out->expires = true;
@@ -560,13 +565,13 @@ sm_session_name(const char *configured)
 static bool
 sm_assume_role_with_web_identity(const SmTarget *target, const char *role_arn,
 								 const char *token_file,
-								 const char *session_name,
-								 SmCredentials *out, StringInfo why)
+								 const char *session_name, SmCredentials *out,
+								 StringInfo why)
 {
 	StringInfoData form;
-	const char *err;
-	char	   *token = sm_read_small_file(token_file, &err);
-	bool		ok;
+	const char	  *err;
+	char		  *token = sm_read_small_file(token_file, &err);
+	bool		   ok;
 
 	if (token == NULL)
 	{
@@ -626,7 +631,8 @@ sm_provider_environment(const SmTarget *target, SmCredentials *out,
 {
 	if (sm_guc_profile != NULL && sm_guc_profile[0] != '\0')
 	{
-		appendStringInfoString(why, "skipped because segment_membership.profile is set");
+		appendStringInfoString(
+			why, "skipped because segment_membership.profile is set");
 		return SM_PROVIDER_NOT_CONFIGURED;
 	}
 	return sm_env_credentials(out, why);
@@ -649,7 +655,8 @@ sm_env_credentials(SmCredentials *out, StringInfo why)
 		token = sm_getenv("AWS_SECURITY_TOKEN");
 	if (akid == NULL && secret == NULL)
 	{
-		appendStringInfoString(why, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set");
+		appendStringInfoString(
+			why, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set");
 		return SM_PROVIDER_NOT_CONFIGURED;
 	}
 	if (akid == NULL || secret == NULL)
@@ -666,7 +673,8 @@ sm_env_credentials(SmCredentials *out, StringInfo why)
 	{
 		if (!sm_parse_iso8601(exp, &out->expiration))
 		{
-			appendStringInfoString(why, "AWS_CREDENTIAL_EXPIRATION is not an ISO 8601 time");
+			appendStringInfoString(
+				why, "AWS_CREDENTIAL_EXPIRATION is not an ISO 8601 time");
 			return SM_PROVIDER_FAILED;
 		}
 		out->expires = true;
@@ -692,7 +700,9 @@ sm_credential_source(const SmTarget *target, const char *source,
 		r = sm_provider_container(target, out, why);
 	else
 	{
-		appendStringInfo(why, "credential_source \"%s\" is not one of Environment, Ec2InstanceMetadata, EcsContainer",
+		appendStringInfo(why,
+						 "credential_source \"%s\" is not one of Environment, "
+						 "Ec2InstanceMetadata, EcsContainer",
 						 source);
 		return SM_PROVIDER_FAILED;
 	}
@@ -710,10 +720,10 @@ sm_profile_credentials(const SmTarget *target, const char *profile, int depth,
 {
 	SmProfileSection config;
 	SmProfileSection creds;
-	const char *role_arn;
-	const char *akid;
-	const char *secret;
-	const char *token;
+	const char		*role_arn;
+	const char		*akid;
+	const char		*secret;
+	const char		*token;
 	SmProviderResult result = SM_PROVIDER_NOT_CONFIGURED;
 
 	sm_shared_config_read_profile(profile, false, &config);
@@ -723,24 +733,29 @@ sm_profile_credentials(const SmTarget *target, const char *profile, int depth,
 	if (role_arn != NULL)
 	{
 		const char *source_profile = sm_profile_get(&config, "source_profile");
-		const char *credential_source = sm_profile_get(&config, "credential_source");
-		const char *token_file = sm_profile_get(&config, "web_identity_token_file");
-		const char *session = sm_profile_get(&config, "role_session_name");
+		const char *credential_source =
+			sm_profile_get(&config, "credential_source");
+		const char *token_file =
+			sm_profile_get(&config, "web_identity_token_file");
+		const char	 *session = sm_profile_get(&config, "role_session_name");
 		SmCredentials source;
 
 		memset(&source, 0, sizeof(source));
 		out->detail = psprintf("profile \"%s\", role %s", profile, role_arn);
 		if (token_file != NULL)
-			result = sm_assume_role_with_web_identity(target, role_arn, token_file,
-													  session, out, why) ?
-				SM_PROVIDER_FOUND : SM_PROVIDER_FAILED;
+			result = sm_assume_role_with_web_identity(
+						 target, role_arn, token_file, session, out, why)
+						 ? SM_PROVIDER_FOUND
+						 : SM_PROVIDER_FAILED;
 		else if (source_profile != NULL || credential_source != NULL)
 		{
 			SmProviderResult sr;
 
 			if (source_profile != NULL && credential_source != NULL)
 			{
-				appendStringInfo(why, "profile \"%s\" sets both source_profile and credential_source",
+				appendStringInfo(why,
+								 "profile \"%s\" sets both source_profile and "
+								 "credential_source",
 								 profile);
 				result = SM_PROVIDER_FAILED;
 			}
@@ -750,46 +765,73 @@ sm_profile_credentials(const SmTarget *target, const char *profile, int depth,
 				{
 					if (depth >= SM_MAX_ROLE_CHAIN)
 					{
-						appendStringInfo(why, "profile \"%s\": role chain longer than %d roles (a source_profile loop?)",
-										 profile, SM_MAX_ROLE_CHAIN);
+						appendStringInfo(
+							why,
+							"profile \"%s\": role chain longer than %d roles "
+							"(a source_profile loop?)",
+							profile, SM_MAX_ROLE_CHAIN);
 						sr = SM_PROVIDER_FAILED;
 					}
-					else if (strcmp(source_profile, profile) == 0 && depth == 0 &&
-							 (sm_profile_get(&creds, "aws_access_key_id") != NULL ||
-							  sm_profile_get(&config, "aws_access_key_id") != NULL))
+					else if (strcmp(source_profile, profile) == 0 &&
+							 depth == 0 &&
+							 (sm_profile_get(&creds, "aws_access_key_id") !=
+								  NULL ||
+							  sm_profile_get(&config, "aws_access_key_id") !=
+								  NULL))
 					{
 						/* a profile may name itself for its static keys */
-						source.access_key_id = (char *) (sm_profile_get(&creds, "aws_access_key_id") ?
-														 sm_profile_get(&creds, "aws_access_key_id") :
-														 sm_profile_get(&config, "aws_access_key_id"));
-						source.secret_access_key = (char *) (sm_profile_get(&creds, "aws_secret_access_key") ?
-															 sm_profile_get(&creds, "aws_secret_access_key") :
-															 sm_profile_get(&config, "aws_secret_access_key"));
-						sr = source.secret_access_key ? SM_PROVIDER_FOUND : SM_PROVIDER_FAILED;
+						source.access_key_id =
+							(char *) (sm_profile_get(&creds,
+													 "aws_access_key_id")
+										  ? sm_profile_get(&creds,
+														   "aws_access_key_id")
+										  : sm_profile_get(
+												&config, "aws_access_key_id"));
+						source.secret_access_key =
+							(char *) (sm_profile_get(&creds,
+													 "aws_secret_access_key")
+										  ? sm_profile_get(
+												&creds,
+												"aws_secret_access_key")
+										  : sm_profile_get(
+												&config,
+												"aws_secret_access_key"));
+						sr = source.secret_access_key ? SM_PROVIDER_FOUND
+													  : SM_PROVIDER_FAILED;
 						if (sr != SM_PROVIDER_FOUND)
-							appendStringInfo(why, "profile \"%s\" has no aws_secret_access_key", profile);
+							appendStringInfo(
+								why,
+								"profile \"%s\" has no aws_secret_access_key",
+								profile);
 					}
 					else
 					{
-						sr = sm_profile_credentials(target, source_profile, depth + 1,
-													&source, why);
+						sr = sm_profile_credentials(target, source_profile,
+													depth + 1, &source, why);
 						if (sr == SM_PROVIDER_NOT_CONFIGURED)
 						{
-							appendStringInfo(why, "%ssource_profile \"%s\" of profile \"%s\" has no credentials",
-											 why->len > 0 ? "; " : "", source_profile, profile);
+							appendStringInfo(
+								why,
+								"%ssource_profile \"%s\" of profile \"%s\" "
+								"has no credentials",
+								why->len > 0 ? "; " : "", source_profile,
+								profile);
 							sr = SM_PROVIDER_FAILED;
 						}
 					}
 				}
 				else
-					sr = sm_credential_source(target, credential_source, &source, why);
+					sr = sm_credential_source(target, credential_source,
+											  &source, why);
 
 				if (sr == SM_PROVIDER_FOUND)
-					result = sm_assume_role(target, role_arn, session,
-											sm_profile_get(&config, "external_id"),
-											sm_profile_get(&config, "duration_seconds"),
-											&source, out, why) ?
-						SM_PROVIDER_FOUND : SM_PROVIDER_FAILED;
+					result = sm_assume_role(
+								 target, role_arn, session,
+								 sm_profile_get(&config, "external_id"),
+								 sm_profile_get(&config, "duration_seconds"),
+								 &source, out, why)
+								 ? SM_PROVIDER_FOUND
+								 : SM_PROVIDER_FAILED;
 				else
 					result = SM_PROVIDER_FAILED;
 				sm_scrub_credentials(&source);
@@ -797,8 +839,11 @@ sm_profile_credentials(const SmTarget *target, const char *profile, int depth,
 		}
 		else
 		{
-			appendStringInfo(why, "profile \"%s\" has role_arn but neither source_profile, credential_source nor web_identity_token_file",
-							 profile);
+			appendStringInfo(
+				why,
+				"profile \"%s\" has role_arn but neither source_profile, "
+				"credential_source nor web_identity_token_file",
+				profile);
 			result = SM_PROVIDER_FAILED;
 		}
 	}
@@ -825,16 +870,20 @@ sm_profile_credentials(const SmTarget *target, const char *profile, int depth,
 		}
 		else if (akid != NULL || secret != NULL)
 		{
-			appendStringInfo(why, "profile \"%s\" in %s has only one of aws_access_key_id and aws_secret_access_key",
+			appendStringInfo(why,
+							 "profile \"%s\" in %s has only one of "
+							 "aws_access_key_id and aws_secret_access_key",
 							 profile, src->file);
 			result = SM_PROVIDER_FAILED;
 		}
 		else if (config.found || creds.found)
-			appendStringInfo(why, "profile \"%s\" has no credentials", profile);
+			appendStringInfo(why, "profile \"%s\" has no credentials",
+							 profile);
 		else
 			appendStringInfo(why, "profile \"%s\" is not in %s or %s", profile,
 							 config.file ? config.file : "(no config file)",
-							 creds.file ? creds.file : "(no credentials file)");
+							 creds.file ? creds.file
+										: "(no credentials file)");
 	}
 	sm_profile_section_scrub(&config);
 	sm_profile_section_scrub(&creds);
@@ -851,7 +900,7 @@ static SmProviderResult
 sm_provider_shared_files(const SmTarget *target, SmCredentials *out,
 						 StringInfo why)
 {
-	const char *profile = sm_shared_config_profile_name();
+	const char		*profile = sm_shared_config_profile_name();
 	SmProviderResult r = sm_profile_credentials(target, profile, 0, out, why);
 
 	if (r == SM_PROVIDER_NOT_CONFIGURED && strcmp(profile, "default") != 0)
@@ -872,21 +921,24 @@ sm_provider_web_identity(const SmTarget *target, SmCredentials *out,
 
 	if (token_file == NULL && role_arn == NULL)
 	{
-		appendStringInfoString(why, "AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not set");
+		appendStringInfoString(
+			why, "AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not set");
 		return SM_PROVIDER_NOT_CONFIGURED;
 	}
 	if (token_file == NULL || role_arn == NULL)
 	{
-		appendStringInfo(why, "%s is set but %s is not",
-						 token_file ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "AWS_ROLE_ARN",
-						 token_file ? "AWS_ROLE_ARN" : "AWS_WEB_IDENTITY_TOKEN_FILE");
+		appendStringInfo(
+			why, "%s is set but %s is not",
+			token_file ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "AWS_ROLE_ARN",
+			token_file ? "AWS_ROLE_ARN" : "AWS_WEB_IDENTITY_TOKEN_FILE");
 		return SM_PROVIDER_FAILED;
 	}
 	out->detail = psprintf("role %s", role_arn);
 	return sm_assume_role_with_web_identity(target, role_arn, token_file,
 											sm_getenv("AWS_ROLE_SESSION_NAME"),
-											out, why) ?
-		SM_PROVIDER_FOUND : SM_PROVIDER_FAILED;
+											out, why)
+			   ? SM_PROVIDER_FOUND
+			   : SM_PROVIDER_FAILED;
 }
 
 /*
@@ -900,7 +952,8 @@ sm_container_host_allowed(const char *host)
 {
 	if (strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||
 		strcmp(host, "[::1]") == 0 || strcmp(host, "169.254.170.2") == 0 ||
-		strcmp(host, "169.254.170.23") == 0 || strcmp(host, "[fd00:ec2::23]") == 0)
+		strcmp(host, "169.254.170.23") == 0 ||
+		strcmp(host, "[fd00:ec2::23]") == 0)
 		return true;
 	return false;
 }
@@ -920,7 +973,8 @@ sm_parse_credentials_json(SmResponse *resp, SmCredentials *out,
 
 	if (err != NULL)
 	{
-		appendStringInfo(why, "%s returned a reply that is not usable: %s", what, err);
+		appendStringInfo(why, "%s returned a reply that is not usable: %s",
+						 what, err);
 		return false;
 	}
 	out->access_key_id = sm_jsonb_get_text(jb, "AccessKeyId");
@@ -930,14 +984,17 @@ sm_parse_credentials_json(SmResponse *resp, SmCredentials *out,
 	explicit_bzero(resp->body, resp->body_len);
 	if (out->access_key_id == NULL || out->secret_access_key == NULL)
 	{
-		appendStringInfo(why, "%s returned no AccessKeyId and SecretAccessKey", what);
+		appendStringInfo(why, "%s returned no AccessKeyId and SecretAccessKey",
+						 what);
 		return false;
 	}
 	if (exp != NULL)
 	{
 		if (!sm_parse_iso8601(exp, &out->expiration))
 		{
-			appendStringInfo(why, "%s returned an Expiration that is not an ISO 8601 time", what);
+			appendStringInfo(
+				why, "%s returned an Expiration that is not an ISO 8601 time",
+				what);
 			return false;
 		}
 		out->expires = true;
@@ -955,7 +1012,8 @@ sm_provider_container(const SmTarget *target, SmCredentials *out,
 {
 	const char *rel = sm_getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
 	const char *full = sm_getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
-	const char *token_file = sm_getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+	const char *token_file =
+		sm_getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
 	const char *token = sm_getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
 	const char *headers[3];
 	int			n = 0;
@@ -966,14 +1024,17 @@ sm_provider_container(const SmTarget *target, SmCredentials *out,
 
 	if (rel == NULL && full == NULL)
 	{
-		appendStringInfoString(why, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI are not set");
+		appendStringInfoString(why, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI "
+									"and _FULL_URI are not set");
 		return SM_PROVIDER_NOT_CONFIGURED;
 	}
 	if (rel != NULL)
 	{
 		if (rel[0] != '/' || sm_has_crlf(rel))
 		{
-			appendStringInfoString(why, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must start with /");
+			appendStringInfoString(
+				why,
+				"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must start with /");
 			return SM_PROVIDER_FAILED;
 		}
 		url = psprintf("http://169.254.170.2%s", rel);
@@ -985,27 +1046,35 @@ sm_provider_container(const SmTarget *target, SmCredentials *out,
 
 		if (!sm_parse_endpoint(full, &ep, &perr))
 		{
-			appendStringInfo(why, "AWS_CONTAINER_CREDENTIALS_FULL_URI is not a valid URL: %s", perr);
+			appendStringInfo(
+				why,
+				"AWS_CONTAINER_CREDENTIALS_FULL_URI is not a valid URL: %s",
+				perr);
 			return SM_PROVIDER_FAILED;
 		}
 		if (!ep.https)
 		{
-			char	   *host = pstrdup(ep.host_header);
-			char	   *colon = (host[0] == '[') ? strstr(host, "]:") : strrchr(host, ':');
+			char *host = pstrdup(ep.host_header);
+			char *colon =
+				(host[0] == '[') ? strstr(host, "]:") : strrchr(host, ':');
 
 			if (colon != NULL)
 				colon[host[0] == '[' ? 1 : 0] = '\0';
 			if (!sm_container_host_allowed(host))
 			{
-				appendStringInfo(why, "AWS_CONTAINER_CREDENTIALS_FULL_URI uses http with host \"%s\"; only https, loopback, 169.254.170.2, 169.254.170.23 and fd00:ec2::23 are allowed",
-								 host);
+				appendStringInfo(
+					why,
+					"AWS_CONTAINER_CREDENTIALS_FULL_URI uses http with host "
+					"\"%s\"; only https, loopback, 169.254.170.2, "
+					"169.254.170.23 and fd00:ec2::23 are allowed",
+					host);
 				return SM_PROVIDER_FAILED;
 			}
 		}
 		url = pstrdup(full);
 	}
-	out->detail = psprintf("%s", rel ? "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" :
-						   "AWS_CONTAINER_CREDENTIALS_FULL_URI");
+	out->detail = psprintf("%s", rel ? "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
+									 : "AWS_CONTAINER_CREDENTIALS_FULL_URI");
 
 	headers[n++] = "Accept: application/json";
 	if (token_file != NULL)
@@ -1013,7 +1082,8 @@ sm_provider_container(const SmTarget *target, SmCredentials *out,
 		token = sm_read_small_file(token_file, &err);
 		if (token == NULL)
 		{
-			appendStringInfo(why, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: %s", err);
+			appendStringInfo(why, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: %s",
+							 err);
 			return SM_PROVIDER_FAILED;
 		}
 	}
@@ -1021,7 +1091,9 @@ sm_provider_container(const SmTarget *target, SmCredentials *out,
 	{
 		if (sm_has_crlf(token))
 		{
-			appendStringInfoString(why, "the container authorization token contains a line break");
+			appendStringInfoString(
+				why,
+				"the container authorization token contains a line break");
 			return SM_PROVIDER_FAILED;
 		}
 		headers[n++] = psprintf("Authorization: %s", token);
@@ -1030,17 +1102,20 @@ sm_provider_container(const SmTarget *target, SmCredentials *out,
 	/* the SDKs try the container endpoint up to 3 times */
 	for (attempt = 1;; attempt++)
 	{
-		if (sm_fetch("GET", url, headers, n, NULL, target->ca_file, &resp, &err) &&
+		if (sm_fetch("GET", url, headers, n, NULL, target->ca_file, &resp,
+					 &err) &&
 			resp.http_status == 200)
 			break;
-		if (attempt == 3 || (resp.curl_code == CURLE_OK && resp.http_status < 500))
+		if (attempt == 3 ||
+			(resp.curl_code == CURLE_OK && resp.http_status < 500))
 		{
 			if (resp.curl_code != CURLE_OK)
 				appendStringInfo(why, "%s", err);
 			else
-				appendStringInfo(why, "the container endpoint returned HTTP %ld: %s",
-								 resp.http_status,
-								 sm_remote_text(resp.body, resp.body_len));
+				appendStringInfo(
+					why, "the container endpoint returned HTTP %ld: %s",
+					resp.http_status,
+					sm_remote_text(resp.body, resp.body_len));
 			if (n > 1)
 				sm_scrub((char *) headers[1]);
 			return SM_PROVIDER_FAILED;
@@ -1048,8 +1123,9 @@ sm_provider_container(const SmTarget *target, SmCredentials *out,
 	}
 	if (n > 1)
 		sm_scrub((char *) headers[1]);
-	return sm_parse_credentials_json(&resp, out, "the container endpoint", why) ?
-		SM_PROVIDER_FOUND : SM_PROVIDER_FAILED;
+	return sm_parse_credentials_json(&resp, out, "the container endpoint", why)
+			   ? SM_PROVIDER_FOUND
+			   : SM_PROVIDER_FAILED;
 }
 
 /*
@@ -1080,27 +1156,33 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
 	if (endpoint == NULL)
 		endpoint = sm_shared_config_value("ec2_metadata_service_endpoint");
 	if (endpoint == NULL)
-		endpoint = (mode != NULL && pg_strcasecmp(mode, "IPv6") == 0) ?
-			"http://[fd00:ec2::254]" : "http://169.254.169.254";
+		endpoint = (mode != NULL && pg_strcasecmp(mode, "IPv6") == 0)
+					   ? "http://[fd00:ec2::254]"
+					   : "http://169.254.169.254";
 	if (!sm_parse_endpoint(endpoint, &ep, &perr))
 	{
-		appendStringInfo(why, "AWS_EC2_METADATA_SERVICE_ENDPOINT is not a valid URL: %s", perr);
+		appendStringInfo(
+			why, "AWS_EC2_METADATA_SERVICE_ENDPOINT is not a valid URL: %s",
+			perr);
 		return SM_PROVIDER_FAILED;
 	}
 
 	/* 1. a session token */
 	headers[0] = "x-aws-ec2-metadata-token-ttl-seconds: 21600";
-	if (!sm_fetch("PUT", psprintf("%s/latest/api/token", ep.base_url), headers, 1,
-				  "", target->ca_file, &resp, &err))
+	if (!sm_fetch("PUT", psprintf("%s/latest/api/token", ep.base_url), headers,
+				  1, "", target->ca_file, &resp, &err))
 	{
 		/* off EC2 this is the usual outcome: not configured, not broken */
 		appendStringInfo(why, "no instance metadata service at %s (%s)",
 						 ep.host_header, err);
 		return SM_PROVIDER_NOT_CONFIGURED;
 	}
-	if (resp.http_status != 200 || resp.body_len == 0 || sm_has_crlf(resp.body))
+	if (resp.http_status != 200 || resp.body_len == 0 ||
+		sm_has_crlf(resp.body))
 	{
-		appendStringInfo(why, "the instance metadata service at %s refused a session token (HTTP %ld)",
+		appendStringInfo(why,
+						 "the instance metadata service at %s refused a "
+						 "session token (HTTP %ld)",
 						 ep.host_header, resp.http_status);
 		return SM_PROVIDER_FAILED;
 	}
@@ -1110,7 +1192,9 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
 	sm_scrub(token);
 
 	/* 2. the role */
-	if (!sm_fetch("GET", psprintf("%s/latest/meta-data/iam/security-credentials/", ep.base_url),
+	if (!sm_fetch("GET",
+				  psprintf("%s/latest/meta-data/iam/security-credentials/",
+						   ep.base_url),
 				  headers, 1, NULL, target->ca_file, &resp, &err))
 	{
 		appendStringInfo(why, "instance metadata: %s", err);
@@ -1119,7 +1203,9 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
 	}
 	if (resp.http_status != 200)
 	{
-		appendStringInfo(why, "the instance has no IAM role (instance metadata returned HTTP %ld)",
+		appendStringInfo(why,
+						 "the instance has no IAM role (instance metadata "
+						 "returned HTTP %ld)",
 						 resp.http_status);
 		sm_scrub((char *) headers[0]);
 		return SM_PROVIDER_FAILED;
@@ -1130,14 +1216,16 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
 	role = sm_remote_text(role, strlen(role));
 	if (role[0] == '\0' || strpbrk(role, "/?#%") != NULL)
 	{
-		appendStringInfoString(why, "instance metadata returned no usable role name");
+		appendStringInfoString(
+			why, "instance metadata returned no usable role name");
 		sm_scrub((char *) headers[0]);
 		return SM_PROVIDER_FAILED;
 	}
 
 	/* 3. its credentials */
-	if (!sm_fetch("GET", psprintf("%s/latest/meta-data/iam/security-credentials/%s",
-								  ep.base_url, role),
+	if (!sm_fetch("GET",
+				  psprintf("%s/latest/meta-data/iam/security-credentials/%s",
+						   ep.base_url, role),
 				  headers, 1, NULL, target->ca_file, &resp, &err))
 	{
 		appendStringInfo(why, "instance metadata: %s", err);
@@ -1147,13 +1235,16 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
 	sm_scrub((char *) headers[0]);
 	if (resp.http_status != 200)
 	{
-		appendStringInfo(why, "instance metadata returned HTTP %ld for the credentials of role \"%s\"",
+		appendStringInfo(why,
+						 "instance metadata returned HTTP %ld for the "
+						 "credentials of role \"%s\"",
 						 resp.http_status, role);
 		return SM_PROVIDER_FAILED;
 	}
 	out->detail = psprintf("role %s", role);
-	return sm_parse_credentials_json(&resp, out, "instance metadata", why) ?
-		SM_PROVIDER_FOUND : SM_PROVIDER_FAILED;
+	return sm_parse_credentials_json(&resp, out, "instance metadata", why)
+			   ? SM_PROVIDER_FOUND
+			   : SM_PROVIDER_FAILED;
 }
 
 /* ----------------------------------------------------------------
@@ -1172,10 +1263,10 @@ static SmCredentials *
 sm_credentials_resolve(const SmTarget *target, StringInfo tried,
 					   bool fail_hard, const char **failed_source)
 {
-	MemoryContext scratch;
-	MemoryContext oldcxt;
+	MemoryContext  scratch;
+	MemoryContext  oldcxt;
 	SmCredentials *result = NULL;
-	int			i;
+	int			   i;
 
 	if (sm_cred_cxt == NULL)
 		sm_cred_cxt = AllocSetContextCreate(TopMemoryContext,
@@ -1188,8 +1279,8 @@ sm_credentials_resolve(const SmTarget *target, StringInfo tried,
 	oldcxt = MemoryContextSwitchTo(scratch);
 	for (i = 0; i < lengthof(sm_providers); i++)
 	{
-		StringInfoData why;
-		SmCredentials c;
+		StringInfoData	 why;
+		SmCredentials	 c;
 		SmProviderResult r;
 
 		CHECK_FOR_INTERRUPTS();
@@ -1202,8 +1293,9 @@ sm_credentials_resolve(const SmTarget *target, StringInfo tried,
 			result = palloc0(sizeof(SmCredentials));
 			result->access_key_id = pstrdup(c.access_key_id);
 			result->secret_access_key = pstrdup(c.secret_access_key);
-			result->session_token = (c.session_token && c.session_token[0]) ?
-				pstrdup(c.session_token) : NULL;
+			result->session_token = (c.session_token && c.session_token[0])
+										? pstrdup(c.session_token)
+										: NULL;
 			result->expires = c.expires;
 			result->expiration = c.expiration;
 			result->source = sm_providers[i].name;
@@ -1232,15 +1324,17 @@ sm_credentials_resolve(const SmTarget *target, StringInfo tried,
 				 errmsg("could not obtain AWS credentials from the %s source",
 						*failed_source),
 				 errdetail("Sources tried: %s.", tried->data),
-				 errhint("See \"Credentials\" in the segment_membership README for the order in which sources are tried.")));
+				 errhint("See \"Credentials\" in the segment_membership "
+						 "README for the order in which sources are tried.")));
 	if (result == NULL && fail_hard)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("no AWS credentials found"),
-				 errdetail("Sources tried: %s.", tried->data),
-				 errhint("Give the server process AWS credentials: environment "
-						 "variables, a profile in ~/.aws of its OS user, a web "
-						 "identity token, a container or instance role.")));
+		ereport(
+			ERROR,
+			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			 errmsg("no AWS credentials found"),
+			 errdetail("Sources tried: %s.", tried->data),
+			 errhint("Give the server process AWS credentials: environment "
+					 "variables, a profile in ~/.aws of its OS user, a web "
+					 "identity token, a container or instance role.")));
 	return result;
 }
 
@@ -1265,8 +1359,10 @@ sm_credentials_replace(SmCredentials *fresh)
 	if (sm_cached_profile != NULL)
 		pfree(sm_cached_profile);
 	sm_cached = fresh;
-	sm_cached_profile = fresh ?
-		MemoryContextStrdup(sm_cred_cxt, sm_shared_config_profile_name()) : NULL;
+	sm_cached_profile =
+		fresh
+			? MemoryContextStrdup(sm_cred_cxt, sm_shared_config_profile_name())
+			: NULL;
 	sm_cached_at = GetCurrentTimestamp();
 }
 
@@ -1286,32 +1382,35 @@ sm_credentials_reset(void)
 const SmCredentials *
 sm_credentials_get(const SmTarget *target)
 {
-	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz	   now = GetCurrentTimestamp();
 	StringInfoData tried;
-	const char *failed;
+	const char	  *failed;
 	SmCredentials *fresh;
 
 	if (sm_cached != NULL &&
 		strcmp(sm_cached_profile, sm_shared_config_profile_name()) != 0)
-		sm_credentials_reset();		/* the profile setting changed */
+		sm_credentials_reset(); /* the profile setting changed */
 
 	if (sm_cached != NULL && !sm_cached->expires)
 	{
 		/* static keys: files are read again now and then, env never */
 		if (strcmp(sm_cached->source, "environment") == 0 ||
-			!TimestampDifferenceExceeds(sm_cached_at, now, SM_STATIC_FILE_TTL_S * 1000))
+			!TimestampDifferenceExceeds(sm_cached_at, now,
+										SM_STATIC_FILE_TTL_S * 1000))
 			return sm_cached;
 	}
 	else if (sm_cached != NULL)
 	{
-		TimestampTz advisory = sm_cached->expiration - SM_ADVISORY_REFRESH_S * USECS_PER_SEC;
+		TimestampTz advisory =
+			sm_cached->expiration - SM_ADVISORY_REFRESH_S * USECS_PER_SEC;
 		TimestampTz usable_until = sm_usable_until();
 
 		if (now < advisory)
 			return sm_cached;
 		if (now < usable_until &&
-			!TimestampDifferenceExceeds(sm_last_refresh_try, now, SM_REFRESH_INTERVAL_S * 1000))
-			return sm_cached;	/* refreshed (or tried) a moment ago */
+			!TimestampDifferenceExceeds(sm_last_refresh_try, now,
+										SM_REFRESH_INTERVAL_S * 1000))
+			return sm_cached; /* refreshed (or tried) a moment ago */
 		sm_last_refresh_try = now;
 		initStringInfo(&tried);
 		fresh = sm_credentials_resolve(target, &tried, now >= usable_until,
@@ -1322,11 +1421,13 @@ sm_credentials_get(const SmTarget *target)
 			return sm_cached;
 		}
 		/* still valid: keep using them, as the SDKs do */
-		ereport(WARNING,
-				(errmsg("could not refresh AWS credentials; using the current ones until they expire"),
-				 errdetail("The credentials from the %s source expire at %s.  Sources tried: %s.",
-						   sm_cached->source, timestamptz_to_str(sm_cached->expiration),
-						   tried.data)));
+		ereport(WARNING, (errmsg("could not refresh AWS credentials; using "
+								 "the current ones until they expire"),
+						  errdetail("The credentials from the %s source "
+									"expire at %s.  Sources tried: %s.",
+									sm_cached->source,
+									timestamptz_to_str(sm_cached->expiration),
+									tried.data)));
 		return sm_cached;
 	}
 
@@ -1354,9 +1455,9 @@ bool
 sm_credentials_refresh_after_rejection(const SmTarget *target)
 {
 	StringInfoData tried;
-	const char *failed;
+	const char	  *failed;
 	SmCredentials *fresh;
-	bool		changed;
+	bool		   changed;
 
 	if (sm_cached == NULL || !sm_cached->expires)
 		return false;
@@ -1364,7 +1465,8 @@ sm_credentials_refresh_after_rejection(const SmTarget *target)
 	fresh = sm_credentials_resolve(target, &tried, false, &failed);
 	if (fresh == NULL)
 		return false;
-	changed = strcmp(fresh->access_key_id, sm_cached->access_key_id) != 0 ||
+	changed =
+		strcmp(fresh->access_key_id, sm_cached->access_key_id) != 0 ||
 		(fresh->session_token != NULL && sm_cached->session_token != NULL &&
 		 strcmp(fresh->session_token, sm_cached->session_token) != 0);
 	sm_credentials_replace(fresh);
@@ -1383,11 +1485,11 @@ PG_FUNCTION_INFO_V1(sm_credentials_info);
 Datum
 sm_credentials_info(PG_FUNCTION_ARGS)
 {
-	SmTarget	target;
+	SmTarget			 target;
 	const SmCredentials *c;
-	TupleDesc	tupdesc;
-	Datum		values[6];
-	bool		nulls[6];
+	TupleDesc			 tupdesc;
+	Datum				 values[6];
+	bool				 nulls[6];
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -1408,5 +1510,6 @@ sm_credentials_info(PG_FUNCTION_ARGS)
 	else
 		nulls[4] = true;
 	values[5] = CStringGetTextDatum(target.region);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	PG_RETURN_DATUM(
+		HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -23,15 +23,15 @@ typedef struct SmCredentials
 {
 	char	   *access_key_id;
 	char	   *secret_access_key;
-	char	   *session_token;	/* NULL when none */
+	char	   *session_token; /* NULL when none */
 	bool		expires;
-	TimestampTz expiration;		/* when expires */
-	const char *source;			/* which provider, e.g. "environment" */
-	char	   *detail;			/* e.g. the profile or role, or NULL */
+	TimestampTz expiration; /* when expires */
+	const char *source;		/* which provider, e.g. "environment" */
+	char	   *detail;		/* e.g. the profile or role, or NULL */
 } SmCredentials;
 
 extern const SmCredentials *sm_credentials_get(const SmTarget *target);
 extern bool sm_credentials_refresh_after_rejection(const SmTarget *target);
 extern void sm_credentials_reset(void);
 
-#endif							/* SM_CREDENTIALS_H */
+#endif /* SM_CREDENTIALS_H */

@@ -62,7 +62,7 @@ PG_MODULE_MAGIC;
 
 /* The API's limit of ids per request. */
 #define SM_BATCH_SIZE 100
-#define SM_ID_LEN 32
+#define SM_ID_LEN	  32
 
 /* sm_classify() results for elements without a valid id */
 #define SM_SLOT_NULL	PG_UINT32_MAX
@@ -76,87 +76,87 @@ PG_MODULE_MAGIC;
 /* One batch (one request of at most 100 ids). */
 typedef struct SmBatch
 {
-	MemoryContext cxt;			/* body and answers; deleted once emitted */
-	char	   *body;			/* {"ProfileIds":[...]} */
-	int			body_len;
-	int			nids;
-	bool		done;
-	SmAnswer   *answers;		/* nids entries once done */
-	bool		has_lca;
-	TimestampTz lca;
+	MemoryContext cxt;	/* body and answers; deleted once emitted */
+	char		 *body; /* {"ProfileIds":[...]} */
+	int			  body_len;
+	int			  nids;
+	bool		  done;
+	SmAnswer	 *answers; /* nids entries once done */
+	bool		  has_lca;
+	TimestampTz	  lca;
 } SmBatch;
 
 /* Where a repeated id's answer was saved in the temporary file. */
 typedef struct SmDupEntry
 {
-	uint32		slot;			/* hash key */
-	int			fileno;
-	off_t		offset;
+	uint32 slot; /* hash key */
+	int	   fileno;
+	off_t  offset;
 } SmDupEntry;
 
 /* Everything one call works with. */
 typedef struct SmCall
 {
 	/* arguments */
-	char	   *domain;
-	char	   *segment;
-	ArrayType  *ids;
-	int			nitems;
+	char	  *domain;
+	char	  *segment;
+	ArrayType *ids;
+	int		   nitems;
 
 	/* where and how */
-	SmTarget	target;
-	char	   *path;			/* /prefix/domains/d/segments/s/membership */
-	char	   *url;
-	int			max_concurrency;
-	int			window;			/* batches that may be unemitted at once */
+	SmTarget target;
+	char	*path; /* /prefix/domains/d/segments/s/membership */
+	char	*url;
+	int		 max_concurrency;
+	int		 window; /* batches that may be unemitted at once */
 
 	/* the plan */
-	const char *ids_base;		/* ARR_DATA_PTR(ids) */
-	uint32	   *slot_off;		/* per slot: offset of its id's text */
+	const char *ids_base; /* ARR_DATA_PTR(ids) */
+	uint32	   *slot_off; /* per slot: offset of its id's text */
 	uint32		nslots;
-	uint32	   *table;			/* open addressing: slot + 1, 0 = empty */
+	uint32	   *table; /* open addressing: slot + 1, 0 = empty */
 	uint32		table_size;
-	bits8	   *dup;			/* per slot: occurs again later */
+	bits8	   *dup; /* per slot: occurs again later */
 	int			nbatches;
-	int		   *batch_first_pos;	/* nbatches + 1 entries */
-	SmBatch    *batches;
+	int		   *batch_first_pos; /* nbatches + 1 entries */
+	SmBatch	   *batches;
 
 	/* emission */
 	ReturnSetInfo *rsinfo;
-	int			emit_pos;
-	int			emit_batch;		/* lowest batch not yet emitted */
-	ArrayIterator emit_iter;
-	MemoryContext row_cxt;
-	BufFile    *dup_file;
-	int			dup_end_fileno; /* where the next saved answer goes */
-	off_t		dup_end_offset;
-	HTAB	   *dup_hash;
-	text	   *txt_present;
-	text	   *txt_absent;
+	int			   emit_pos;
+	int			   emit_batch; /* lowest batch not yet emitted */
+	ArrayIterator  emit_iter;
+	MemoryContext  row_cxt;
+	BufFile		  *dup_file;
+	int			   dup_end_fileno; /* where the next saved answer goes */
+	off_t		   dup_end_offset;
+	HTAB		  *dup_hash;
+	text		  *txt_present;
+	text		  *txt_absent;
 
 	MemoryContext call_cxt;
 } SmCall;
 
 /* The signing-key cache of this backend. */
 static SigV4KeyCache sm_key_cache;
-static bool sm_key_cache_ready = false;
+static bool			 sm_key_cache_ready = false;
 
 PG_FUNCTION_INFO_V1(sm_get_segment_membership);
 PG_FUNCTION_INFO_V1(sm_get_segment_membership_support);
 PG_FUNCTION_INFO_V1(sm_segment_membership_stats);
 
-void		_PG_init(void);
+void _PG_init(void);
 
-static void sm_check_name(text *name, const char *argname);
-static bool sm_valid_id(const char *s, int len);
-static void sm_plan(SmCall *call);
-static bool sm_may_start(void *arg, int job);
-static void sm_build(void *arg, int job, SmRequestSpec *spec);
+static void		   sm_check_name(text *name, const char *argname);
+static bool		   sm_valid_id(const char *s, int len);
+static void		   sm_plan(SmCall *call);
+static bool		   sm_may_start(void *arg, int job);
+static void		   sm_build(void *arg, int job, SmRequestSpec *spec);
 static const char *sm_accept(void *arg, int job, SmResponse *resp);
-static void sm_give_up(void *arg, int job, const SmFailure *failure);
-static bool sm_refresh_credentials(void *arg);
-static void sm_emit_ready(SmCall *call);
-static void sm_error_context(void *arg);
+static void		   sm_give_up(void *arg, int job, const SmFailure *failure);
+static bool		   sm_refresh_credentials(void *arg);
+static void		   sm_emit_ready(SmCall *call);
+static void		   sm_error_context(void *arg);
 
 /*
  * _PG_init
@@ -187,15 +187,16 @@ sm_check_name(text *name, const char *argname)
 	if (!ok)
 	{
 		/* quote at most 64 characters of it */
-		int			shown = pg_mbcliplen(s, len, Min(len, 64));
+		int shown = pg_mbcliplen(s, len, Min(len, 64));
 
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid %s \"%.*s\"%s", argname, shown, s,
-						shown < len ? "..." : ""),
-				 errdetail("A name must be 1 to 64 characters long and consist "
-						   "only of the letters A-Z and a-z, digits, hyphens and "
-						   "underscores.")));
+		ereport(
+			ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid %s \"%.*s\"%s", argname, shown, s,
+					shown < len ? "..." : ""),
+			 errdetail("A name must be 1 to 64 characters long and consist "
+					   "only of the letters A-Z and a-z, digits, hyphens and "
+					   "underscores.")));
 	}
 }
 
@@ -217,7 +218,7 @@ sm_hexval(char c)
 static bool
 sm_valid_id(const char *s, int len)
 {
-	int			i;
+	int i;
 
 	if (len != SM_ID_LEN)
 		return false;
@@ -235,9 +236,9 @@ sm_valid_id(const char *s, int len)
 static inline uint32
 sm_id_hash(const char *id)
 {
-	uint64		w[4];
-	uint64		h = UINT64CONST(0x9E3779B97F4A7C15);
-	int			i;
+	uint64 w[4];
+	uint64 h = UINT64CONST(0x9E3779B97F4A7C15);
+	int	   i;
 
 	memcpy(w, id, sizeof(w));
 	for (i = 0; i < 4; i++)
@@ -259,11 +260,11 @@ sm_id_hash(const char *id)
 static uint32
 sm_lookup_slot(SmCall *call, const char *id, bool insert, bool *is_new)
 {
-	uint32		i = sm_id_hash(id) % call->table_size;
+	uint32 i = sm_id_hash(id) % call->table_size;
 
 	for (;;)
 	{
-		uint32		e = call->table[i];
+		uint32 e = call->table[i];
 
 		if (e == 0)
 		{
@@ -290,10 +291,9 @@ sm_lookup_slot(SmCall *call, const char *id, bool insert, bool *is_new)
  *		The slot of an array element, SM_SLOT_NULL or SM_SLOT_INVALID.
  */
 static inline uint32
-sm_classify(SmCall *call, Datum value, bool isnull, bool insert,
-			bool *is_new)
+sm_classify(SmCall *call, Datum value, bool isnull, bool insert, bool *is_new)
 {
-	text	   *t;
+	text *t;
 
 	if (isnull)
 		return SM_SLOT_NULL;
@@ -312,9 +312,9 @@ static void
 sm_plan(SmCall *call)
 {
 	ArrayIterator it;
-	Datum		value;
-	bool		isnull;
-	int			pos = 0;
+	Datum		  value;
+	bool		  isnull;
+	int			  pos = 0;
 
 	call->ids_base = ARR_DATA_PTR(call->ids);
 	/* at most 80% full */
@@ -325,15 +325,14 @@ sm_plan(SmCall *call)
 									 MCXT_ALLOC_HUGE);
 	call->dup = palloc_extended(call->nitems / 8 + 1,
 								MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	call->batch_first_pos = palloc_extended(sizeof(int) *
-											(call->nitems / SM_BATCH_SIZE + 2),
-											MCXT_ALLOC_HUGE);
+	call->batch_first_pos = palloc_extended(
+		sizeof(int) * (call->nitems / SM_BATCH_SIZE + 2), MCXT_ALLOC_HUGE);
 
 	it = array_create_iterator(call->ids, 0, NULL);
 	while (array_iterate(it, &value, &isnull))
 	{
-		bool		is_new = false;
-		uint32		slot;
+		bool   is_new = false;
+		uint32 slot;
 
 		if ((pos & 0xffff) == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -358,20 +357,21 @@ sm_plan(SmCall *call)
 /* Look up an id of a reply in the batch being parsed. */
 typedef struct SmLookupArg
 {
-	SmCall	   *call;
-	int			batch;
+	SmCall *call;
+	int		batch;
 } SmLookupArg;
 
 static int
 sm_reply_lookup(void *arg, const char *id, int len)
 {
 	SmLookupArg *la = (SmLookupArg *) arg;
-	uint32		slot;
+	uint32		 slot;
 
 	if (!sm_valid_id(id, len))
 		return -1;
 	slot = sm_lookup_slot(la->call, id, false, NULL);
-	if (slot == SM_SLOT_NOT_FOUND || slot / SM_BATCH_SIZE != (uint32) la->batch)
+	if (slot == SM_SLOT_NOT_FOUND ||
+		slot / SM_BATCH_SIZE != (uint32) la->batch)
 		return -1;
 	return slot % SM_BATCH_SIZE;
 }
@@ -384,7 +384,7 @@ sm_reply_lookup(void *arg, const char *id, int len)
 static bool
 sm_may_start(void *arg, int job)
 {
-	SmCall	   *call = (SmCall *) arg;
+	SmCall *call = (SmCall *) arg;
 
 	return job < call->emit_batch + call->window;
 }
@@ -397,27 +397,26 @@ sm_may_start(void *arg, int job)
 static void
 sm_build(void *arg, int job, SmRequestSpec *spec)
 {
-	SmCall	   *call = (SmCall *) arg;
-	SmBatch    *b = &call->batches[job];
+	SmCall				*call = (SmCall *) arg;
+	SmBatch				*b = &call->batches[job];
 	const SmCredentials *cred;
-	SigV4Header hdrs[2];
-	SigV4Request req;
-	SigV4Credentials sc;
-	SigV4Result res;
-	int			rc;
-	int			n = 0;
+	SigV4Header			 hdrs[2];
+	SigV4Request		 req;
+	SigV4Credentials	 sc;
+	SigV4Result			 res;
+	int					 rc;
+	int					 n = 0;
 
 	if (b->body == NULL)
 	{
 		StringInfoData buf;
-		uint32		first = (uint32) job * SM_BATCH_SIZE;
-		uint32		last = Min(first + SM_BATCH_SIZE, call->nslots);
-		uint32		s;
-		MemoryContext oldcxt;
+		uint32		   first = (uint32) job * SM_BATCH_SIZE;
+		uint32		   last = Min(first + SM_BATCH_SIZE, call->nslots);
+		uint32		   s;
+		MemoryContext  oldcxt;
 
-		b->cxt = AllocSetContextCreate(call->call_cxt,
-									   "segment_membership batch",
-									   ALLOCSET_SMALL_SIZES);
+		b->cxt = AllocSetContextCreate(
+			call->call_cxt, "segment_membership batch", ALLOCSET_SMALL_SIZES);
 		b->nids = last - first;
 		oldcxt = MemoryContextSwitchTo(b->cxt);
 		initStringInfo(&buf);
@@ -465,31 +464,33 @@ sm_build(void *arg, int job, SmRequestSpec *spec)
 	sc.session_token = cred->session_token;
 	memset(&res, 0, sizeof(res));
 	rc = sigv4_sign(&req, &sc, &sm_key_cache, false, &res);
+	sm_transport_stats.signing_keys_derived =
+		(int64) sigv4_key_cache_derivations(&sm_key_cache);
 	if (rc != 0)
 	{
 		sigv4_result_free(&res);
 		if (rc == ENOMEM)
 			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory")));
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("could not sign request"),
-				 errdetail("The credentials from the %s source are not usable for signing.",
-						   cred->source)));
+					(errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+						errmsg("could not sign request"),
+						errdetail("The credentials from the %s source are not "
+								  "usable for signing.",
+								  cred->source)));
 	}
 
 	spec->method = "POST";
 	spec->url = call->url;
 	spec->body = b->body;
 	spec->body_len = b->body_len;
-	spec->headers[n++] = psprintf("Host: %s", call->target.endpoint.host_header);
+	spec->headers[n++] =
+		psprintf("Host: %s", call->target.endpoint.host_header);
 	spec->headers[n++] = "Content-Type: application/json";
 	spec->headers[n++] = "Accept: application/json";
 	spec->headers[n++] = psprintf("X-Amz-Date: %s", res.amz_date);
 	if (cred->session_token != NULL && cred->session_token[0] != '\0')
-		spec->headers[n++] = psprintf("X-Amz-Security-Token: %s",
-									  cred->session_token);
+		spec->headers[n++] =
+			psprintf("X-Amz-Security-Token: %s", cred->session_token);
 	spec->headers[n++] = psprintf("Authorization: %s", res.authorization);
 	spec->nheaders = n;
 	sigv4_result_free(&res);
@@ -507,22 +508,22 @@ sm_build(void *arg, int job, SmRequestSpec *spec)
 static const char *
 sm_accept(void *arg, int job, SmResponse *resp)
 {
-	SmCall	   *call = (SmCall *) arg;
-	SmBatch    *b = &call->batches[job];
+	SmCall		 *call = (SmCall *) arg;
+	SmBatch		 *b = &call->batches[job];
 	MemoryContext acxt;
-	SmAnswer   *answers;
-	SmLookupArg la;
-	const char *why;
-	int			i;
+	SmAnswer	 *answers;
+	SmLookupArg	  la;
+	const char	 *why;
+	int			  i;
 
 	acxt = AllocSetContextCreate(b->cxt, "segment_membership answers",
 								 ALLOCSET_DEFAULT_SIZES);
 	answers = MemoryContextAllocZero(acxt, sizeof(SmAnswer) * SM_BATCH_SIZE);
 	la.call = call;
 	la.batch = job;
-	why = sm_reply_parse_membership(resp->body, resp->body_len,
-									sm_reply_lookup, &la, answers, acxt,
-									&b->has_lca, &b->lca);
+	why =
+		sm_reply_parse_membership(resp->body, resp->body_len, sm_reply_lookup,
+								  &la, answers, acxt, &b->has_lca, &b->lca);
 	if (why != NULL)
 	{
 		MemoryContextDelete(acxt);
@@ -627,7 +628,7 @@ static void
 sm_give_up(void *arg, int job, const SmFailure *f)
 {
 	SmCall	   *call = (SmCall *) arg;
-	SmBatch    *b = &call->batches[job];
+	SmBatch	   *b = &call->batches[job];
 	char	   *summary = sm_failure_summary(f);
 	const char *rid = f->request_id[0] ? f->request_id : "none";
 
@@ -635,10 +636,10 @@ sm_give_up(void *arg, int job, const SmFailure *f)
 		sm_guc_on_request_failure == SM_ON_FAILURE_ROWS)
 	{
 		MemoryContext oldcxt = MemoryContextSwitchTo(b->cxt);
-		char	   *msg = psprintf("request failed after %d attempt%s: %s (request id %s)",
-								   f->attempts, f->attempts == 1 ? "" : "s",
-								   summary, rid);
-		int			i;
+		char		 *msg =
+			psprintf("request failed after %d attempt%s: %s (request id %s)",
+					 f->attempts, f->attempts == 1 ? "" : "s", summary, rid);
+		int i;
 
 		b->answers = palloc0(sizeof(SmAnswer) * SM_BATCH_SIZE);
 		for (i = 0; i < b->nids; i++)
@@ -657,67 +658,76 @@ sm_give_up(void *arg, int job, const SmFailure *f)
 	}
 
 	if (f->http_status == 0 && f->curl_code == CURLE_SSL_CACERT_BADFILE)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("could not load CA certificates from \"%s\"",
-						call->target.ca_file ? call->target.ca_file : "(system default)"),
-				 errdetail_internal("%s", f->message),
-				 errhint("Check the setting of %s.",
-						 call->target.ca_source ? call->target.ca_source :
-						 "segment_membership.ca_file")));
+		ereport(ERROR, (errcode(ERRCODE_CONFIG_FILE_ERROR),
+						errmsg("could not load CA certificates from \"%s\"",
+							   call->target.ca_file ? call->target.ca_file
+													: "(system default)"),
+						errdetail_internal("%s", f->message),
+						errhint("Check the setting of %s.",
+								call->target.ca_source
+									? call->target.ca_source
+									: "segment_membership.ca_file")));
 
 	if (f->http_status == 0 &&
 		(f->curl_code == CURLE_PEER_FAILED_VERIFICATION ||
 		 f->curl_code == CURLE_SSL_CERTPROBLEM))
-		ereport(ERROR,
-				(errcode(sm_failure_sqlstate(f)),
-				 errmsg("could not establish a verified TLS connection to \"%s\"",
-						call->target.endpoint.host_header),
-				 errdetail_internal("%s", f->message),
-				 errhint("The server's certificate must be trusted by the CA "
-						 "file in segment_membership.ca_file or AWS_CA_BUNDLE, or "
-						 "by the system's CA store.")));
+		ereport(
+			ERROR,
+			(errcode(sm_failure_sqlstate(f)),
+			 errmsg("could not establish a verified TLS connection to \"%s\"",
+					call->target.endpoint.host_header),
+			 errdetail_internal("%s", f->message),
+			 errhint("The server's certificate must be trusted by the CA "
+					 "file in segment_membership.ca_file or AWS_CA_BUNDLE, or "
+					 "by the system's CA store.")));
 
 	if (f->http_status == 0 && !f->too_large)
-		ereport(ERROR,
-				(errcode(sm_failure_sqlstate(f)),
-				 errmsg("segment membership request to \"%s\" failed: %s",
-						call->target.endpoint.host_header, f->message),
-				 errdetail("Gave up after %d attempt%s%s.", f->attempts,
-						   f->attempts == 1 ? "" : "s",
-						   f->quota_exhausted ?
-						   "; the retry quota of this session is used up" : ""),
-				 f->cls != SM_RETRY_NO ?
-				 errhint("Set segment_membership.on_request_failure to "
-						 "\"failure_rows\" to get failure rows for the ids of "
-						 "failed requests instead of an error.") : 0));
-
-	ereport(ERROR,
+		ereport(
+			ERROR,
 			(errcode(sm_failure_sqlstate(f)),
-			 errmsg("segment membership request failed: %s", summary),
-			 f->http_status != 0 ?
-			 errdetail("HTTP status %ld after %d attempt%s%s, request id %s.",
-					   f->http_status, f->attempts,
+			 errmsg("segment membership request to \"%s\" failed: %s",
+					call->target.endpoint.host_header, f->message),
+			 errdetail("Gave up after %d attempt%s%s.", f->attempts,
 					   f->attempts == 1 ? "" : "s",
-					   f->quota_exhausted ?
-					   " (the retry quota of this session is used up)" : "",
-					   rid) :
-			 errdetail("Gave up after %d attempt%s.", f->attempts,
-					   f->attempts == 1 ? "" : "s"),
-			 f->cls == SM_RETRY_THROTTLING ?
-			 errhint("Lower segment_membership.max_concurrency, or ask AWS "
-					 "for a higher request quota.") :
-			 f->cls != SM_RETRY_NO ?
-			 errhint("Set segment_membership.on_request_failure to "
-					 "\"failure_rows\" to get failure rows for the ids of "
-					 "failed requests instead of an error.") : 0));
+					   f->quota_exhausted
+						   ? "; the retry quota of this session is used up"
+						   : ""),
+			 f->cls != SM_RETRY_NO
+				 ? errhint(
+					   "Set segment_membership.on_request_failure to "
+					   "\"failure_rows\" to get failure rows for the ids of "
+					   "failed requests instead of an error.")
+				 : 0));
+
+	ereport(
+		ERROR,
+		(errcode(sm_failure_sqlstate(f)),
+		 errmsg("segment membership request failed: %s", summary),
+		 f->http_status != 0
+			 ? errdetail(
+				   "HTTP status %ld after %d attempt%s%s, request id %s.",
+				   f->http_status, f->attempts, f->attempts == 1 ? "" : "s",
+				   f->quota_exhausted
+					   ? " (the retry quota of this session is used up)"
+					   : "",
+				   rid)
+			 : errdetail("Gave up after %d attempt%s.", f->attempts,
+						 f->attempts == 1 ? "" : "s"),
+		 f->cls == SM_RETRY_THROTTLING
+			 ? errhint("Lower segment_membership.max_concurrency, or ask AWS "
+					   "for a higher request quota.")
+		 : f->cls != SM_RETRY_NO
+			 ? errhint("Set segment_membership.on_request_failure to "
+					   "\"failure_rows\" to get failure rows for the ids of "
+					   "failed requests instead of an error.")
+			 : 0));
 }
 
 /* Credentials were refused as expired: look again (once per batch). */
 static bool
 sm_refresh_credentials(void *arg)
 {
-	SmCall	   *call = (SmCall *) arg;
+	SmCall *call = (SmCall *) arg;
 
 	return sm_credentials_refresh_after_rejection(&call->target);
 }
@@ -730,8 +740,8 @@ static void
 sm_put_row(SmCall *call, Datum id, bool id_null, const SmAnswer *a,
 		   bool has_lca, TimestampTz lca)
 {
-	Datum		values[SM_NCOLS];
-	bool		nulls[SM_NCOLS];
+	Datum values[SM_NCOLS];
+	bool  nulls[SM_NCOLS];
 
 	memset(nulls, true, sizeof(nulls));
 	values[0] = id;
@@ -740,8 +750,9 @@ sm_put_row(SmCall *call, Datum id, bool id_null, const SmAnswer *a,
 	{
 		case SM_ANSWER_PRESENT:
 		case SM_ANSWER_ABSENT:
-			values[1] = PointerGetDatum(a->kind == SM_ANSWER_PRESENT ?
-										call->txt_present : call->txt_absent);
+			values[1] = PointerGetDatum(a->kind == SM_ANSWER_PRESENT
+											? call->txt_present
+											: call->txt_absent);
 			nulls[1] = false;
 			if (a->profile != NULL)
 			{
@@ -789,13 +800,15 @@ sm_invalid_id_message(text *t)
 		return "invalid profile id: the id is an empty string";
 	nchars = pg_mbstrlen_with_len(s, len);
 	if (nchars != SM_ID_LEN)
-		return psprintf("invalid profile id: an id must be 32 lower-case hexadecimal characters, not %d character%s",
+		return psprintf("invalid profile id: an id must be 32 lower-case "
+						"hexadecimal characters, not %d character%s",
 						nchars, nchars == 1 ? "" : "s");
 	for (i = 0; i < len; i++)
 		if (sm_hexval(s[i]) < 0)
 			break;
-	return psprintf("invalid profile id: character %d is not one of 0-9 and a-f",
-					pg_mbstrlen_with_len(s, i) + 1);
+	return psprintf(
+		"invalid profile id: character %d is not one of 0-9 and a-f",
+		pg_mbstrlen_with_len(s, i) + 1);
 }
 
 /*
@@ -806,25 +819,25 @@ sm_invalid_id_message(text *t)
 static void
 sm_dup_save(SmCall *call, int batch)
 {
-	SmBatch    *b = &call->batches[batch];
-	uint32		first = (uint32) batch * SM_BATCH_SIZE;
-	int			i;
+	SmBatch *b = &call->batches[batch];
+	uint32	 first = (uint32) batch * SM_BATCH_SIZE;
+	int		 i;
 
 	for (i = 0; i < b->nids; i++)
 	{
-		uint32		slot = first + i;
+		uint32			slot = first + i;
 		const SmAnswer *a = &b->answers[i];
-		SmDupEntry *e;
-		bool		found;
-		int32		hdr[5];
-		int64		lca = b->lca;
-		int32		len;
+		SmDupEntry	   *e;
+		bool			found;
+		int32			hdr[5];
+		int64			lca = b->lca;
+		int32			len;
 
 		if (!(call->dup[slot / 8] & (1 << (slot % 8))))
 			continue;
 		if (call->dup_file == NULL)
 		{
-			HASHCTL		ctl;
+			HASHCTL		  ctl;
 			MemoryContext oldcxt = MemoryContextSwitchTo(call->call_cxt);
 
 			call->dup_file = BufFileCreateTemp(false);
@@ -832,9 +845,9 @@ sm_dup_save(SmCall *call, int batch)
 			ctl.keysize = sizeof(uint32);
 			ctl.entrysize = sizeof(SmDupEntry);
 			ctl.hcxt = call->call_cxt;
-			call->dup_hash = hash_create("segment_membership repeated ids",
-										 1024, &ctl,
-										 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+			call->dup_hash =
+				hash_create("segment_membership repeated ids", 1024, &ctl,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 			MemoryContextSwitchTo(oldcxt);
 		}
 		e = hash_search(call->dup_hash, &slot, HASH_ENTER, &found);
@@ -842,9 +855,8 @@ sm_dup_save(SmCall *call, int batch)
 		 * see data still in the buffer) */
 		if (BufFileSeek(call->dup_file, call->dup_end_fileno,
 						call->dup_end_offset, SEEK_SET) != 0)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not seek in temporary file: %m")));
+			ereport(ERROR, (errcode_for_file_access(),
+							errmsg("could not seek in temporary file: %m")));
 		e->fileno = call->dup_end_fileno;
 		e->offset = call->dup_end_offset;
 
@@ -882,14 +894,13 @@ sm_dup_load(SmCall *call, uint32 slot, SmAnswer *a, bool *has_lca,
 	int32		len;
 
 	e = call->dup_hash ? hash_search(call->dup_hash, &slot, HASH_FIND, NULL)
-		: NULL;
+					   : NULL;
 	if (e == NULL)
 		elog(ERROR, "segment_membership: saved answer for slot %u not found",
 			 slot);
 	if (BufFileSeek(call->dup_file, e->fileno, e->offset, SEEK_SET) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not seek in temporary file: %m")));
+		ereport(ERROR, (errcode_for_file_access(),
+						errmsg("could not seek in temporary file: %m")));
 	sm_buffile_read_exact(call->dup_file, hdr, sizeof(hdr));
 	sm_buffile_read_exact(call->dup_file, &l, sizeof(l));
 	memset(a, 0, sizeof(*a));
@@ -924,13 +935,13 @@ sm_emit_upto(SmCall *call, int limit)
 {
 	while (call->emit_pos < limit)
 	{
-		Datum		value;
-		bool		isnull;
-		uint32		slot;
+		Datum		  value;
+		bool		  isnull;
+		uint32		  slot;
 		MemoryContext oldcxt;
-		SmAnswer	local;
-		bool		has_lca = false;
-		TimestampTz lca = 0;
+		SmAnswer	  local;
+		bool		  has_lca = false;
+		TimestampTz	  lca = 0;
 
 		if (!array_iterate(call->emit_iter, &value, &isnull))
 			elog(ERROR, "segment_membership: array ended early");
@@ -947,14 +958,15 @@ sm_emit_upto(SmCall *call, int limit)
 			local.local = true;
 			local.has_status = true;
 			local.status = 400;
-			local.message = (slot == SM_SLOT_NULL) ?
-				"invalid profile id: the id is NULL" :
-				sm_invalid_id_message((text *) DatumGetPointer(value));
+			local.message =
+				(slot == SM_SLOT_NULL)
+					? "invalid profile id: the id is NULL"
+					: sm_invalid_id_message((text *) DatumGetPointer(value));
 			sm_put_row(call, value, isnull, &local, false, 0);
 		}
 		else if (slot / SM_BATCH_SIZE == (uint32) call->emit_batch)
 		{
-			SmBatch    *b = &call->batches[call->emit_batch];
+			SmBatch *b = &call->batches[call->emit_batch];
 
 			sm_put_row(call, value, false, &b->answers[slot % SM_BATCH_SIZE],
 					   b->has_lca, b->lca);
@@ -981,7 +993,7 @@ sm_emit_ready(SmCall *call)
 	while (call->emit_batch < call->nbatches &&
 		   call->batches[call->emit_batch].done)
 	{
-		SmBatch    *b = &call->batches[call->emit_batch];
+		SmBatch *b = &call->batches[call->emit_batch];
 
 		sm_emit_upto(call, call->batch_first_pos[call->emit_batch + 1]);
 		sm_dup_save(call, call->emit_batch);
@@ -997,7 +1009,7 @@ sm_emit_ready(SmCall *call)
 static void
 sm_error_context(void *arg)
 {
-	SmCall	   *call = (SmCall *) arg;
+	SmCall *call = (SmCall *) arg;
 
 	errcontext("GetSegmentMembership for domain \"%s\", segment \"%s\"",
 			   call->domain, call->segment);
@@ -1013,21 +1025,18 @@ sm_error_context(void *arg)
 Datum
 sm_get_segment_membership(PG_FUNCTION_ARGS)
 {
-	SmCall	   *call;
-	MemoryContext oldcxt;
-	ErrorContextCallback errcb;
-	static const SmJobOps ops = {
-		sm_may_start, sm_build, sm_accept, sm_give_up, sm_refresh_credentials
-	};
+	SmCall				 *call;
+	MemoryContext		  oldcxt;
+	ErrorContextCallback  errcb;
+	static const SmJobOps ops = {sm_may_start, sm_build, sm_accept, sm_give_up,
+								 sm_refresh_credentials};
 
 	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("domain_name must not be null")));
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						errmsg("domain_name must not be null")));
 	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("segment_definition_name must not be null")));
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						errmsg("segment_definition_name must not be null")));
 	sm_check_name(PG_GETARG_TEXT_PP(0), "domain_name");
 	sm_check_name(PG_GETARG_TEXT_PP(1), "segment_definition_name");
 
@@ -1036,22 +1045,21 @@ sm_get_segment_membership(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 
 	call = palloc0(sizeof(SmCall));
-	call->call_cxt = AllocSetContextCreate(CurrentMemoryContext,
-										   "segment_membership call",
-										   ALLOCSET_DEFAULT_SIZES);
+	call->call_cxt =
+		AllocSetContextCreate(CurrentMemoryContext, "segment_membership call",
+							  ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(call->call_cxt);
 	call->rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	call->domain = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	call->segment = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	call->ids = PG_GETARG_ARRAYTYPE_P(2);
 	if (ARR_NDIM(call->ids) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("profile_ids must be a one-dimensional array"),
-				 errdetail("The array has %d dimensions.",
-						   ARR_NDIM(call->ids)),
-				 errhint("Flatten it first, for example with "
-						 "ARRAY(SELECT unnest(...)).")));
+		ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+						errmsg("profile_ids must be a one-dimensional array"),
+						errdetail("The array has %d dimensions.",
+								  ARR_NDIM(call->ids)),
+						errhint("Flatten it first, for example with "
+								"ARRAY(SELECT unnest(...)).")));
 	call->nitems = ArrayGetNItems(ARR_NDIM(call->ids), ARR_DIMS(call->ids));
 	if (call->nitems == 0)
 	{
@@ -1064,17 +1072,16 @@ sm_get_segment_membership(PG_FUNCTION_ARGS)
 
 	call->txt_present = cstring_to_text("PRESENT");
 	call->txt_absent = cstring_to_text("ABSENT");
-	call->row_cxt = AllocSetContextCreate(call->call_cxt,
-										  "segment_membership row",
-										  ALLOCSET_DEFAULT_SIZES);
+	call->row_cxt = AllocSetContextCreate(
+		call->call_cxt, "segment_membership row", ALLOCSET_DEFAULT_SIZES);
 	call->emit_iter = array_create_iterator(call->ids, 0, NULL);
 
 	if (call->nbatches > 0)
 	{
 		sm_resolve_target(&call->target);
 		call->path = psprintf("%s/domains/%s/segments/%s/membership",
-							  call->target.endpoint.path_prefix,
-							  call->domain, call->segment);
+							  call->target.endpoint.path_prefix, call->domain,
+							  call->segment);
 		call->url = psprintf("%s://%s%s",
 							 call->target.endpoint.https ? "https" : "http",
 							 call->target.endpoint.host_header, call->path);
@@ -1111,13 +1118,13 @@ sm_get_segment_membership(PG_FUNCTION_ARGS)
 Datum
 sm_get_segment_membership_support(PG_FUNCTION_ARGS)
 {
-	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+	Node *rawreq = (Node *) PG_GETARG_POINTER(0);
 
 	if (IsA(rawreq, SupportRequestRows))
 	{
 		SupportRequestRows *req = (SupportRequestRows *) rawreq;
-		List	   *args = NIL;
-		Node	   *arg;
+		List			   *args = NIL;
+		Node			   *arg;
 
 		if (is_funcclause(req->node))
 			args = ((FuncExpr *) req->node)->args;
@@ -1128,12 +1135,12 @@ sm_get_segment_membership_support(PG_FUNCTION_ARGS)
 				arg = estimate_expression_value(req->root, arg);
 			if (IsA(arg, Const))
 			{
-				Const	   *c = (Const *) arg;
-				double		rows = 0;
+				Const *c = (Const *) arg;
+				double rows = 0;
 
 				if (!c->constisnull)
 				{
-					ArrayType  *a = DatumGetArrayTypeP(c->constvalue);
+					ArrayType *a = DatumGetArrayTypeP(c->constvalue);
 
 					rows = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
 				}
@@ -1152,10 +1159,10 @@ sm_get_segment_membership_support(PG_FUNCTION_ARGS)
 Datum
 sm_segment_membership_stats(PG_FUNCTION_ARGS)
 {
-	TupleDesc	tupdesc;
-	Datum		values[10];
-	bool		nulls[10];
-	int			i = 0;
+	TupleDesc tupdesc;
+	Datum	  values[11];
+	bool	  nulls[11];
+	int		  i = 0;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -1170,8 +1177,9 @@ sm_segment_membership_stats(PG_FUNCTION_ARGS)
 	values[i++] = Int64GetDatum(sm_transport_stats.bytes_received);
 	values[i++] = Int64GetDatum(sm_transport_stats.clock_skew_corrections);
 	values[i++] = Int64GetDatum(sm_transport_stats.credential_fetches);
+	values[i++] = Int64GetDatum(sm_transport_stats.signing_keys_derived);
 	values[i++] = Int32GetDatum(sm_retry_quota_available());
 	Assert(i == tupdesc->natts);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values,
-													  nulls)));
+	PG_RETURN_DATUM(
+		HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -63,14 +63,14 @@ sm_jsonb_parse_safe(char *text, Jsonb **result)
 {
 #if PG_VERSION_NUM >= 160000
 	ErrorSaveContext escontext = {T_ErrorSaveContext};
-	Datum		d;
+	Datum			 d;
 
 	escontext.details_wanted = true;
 	if (!DirectInputFunctionCallSafe(jsonb_in, text, InvalidOid, -1,
 									 (Node *) &escontext, &d))
 		return psprintf("The reply body is not valid JSON: %s",
-						escontext.error_data ? escontext.error_data->message :
-						"unknown error");
+						escontext.error_data ? escontext.error_data->message
+											 : "unknown error");
 	*result = DatumGetJsonbP(d);
 	return NULL;
 #else
@@ -79,12 +79,12 @@ sm_jsonb_parse_safe(char *text, Jsonb **result)
 
 	PG_TRY();
 	{
-		*result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-													 CStringGetDatum(text)));
+		*result = DatumGetJsonbP(
+			DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		ErrorData *edata;
 
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
@@ -108,7 +108,7 @@ sm_jsonb_parse_safe(char *text, Jsonb **result)
 static const char *
 sm_reply_to_jsonb(char *body, size_t len, Jsonb **result)
 {
-	char	   *converted;
+	char *converted;
 
 	if (len == 0)
 		return "The reply body is empty.";
@@ -147,8 +147,8 @@ sm_json_parse_object(char *body, size_t len, Jsonb **out)
 char *
 sm_jsonb_get_text(Jsonb *jb, const char *key)
 {
-	JsonbValue *v = getKeyJsonValueFromContainer(&jb->root, key, strlen(key),
-												 NULL);
+	JsonbValue *v =
+		getKeyJsonValueFromContainer(&jb->root, key, strlen(key), NULL);
 
 	if (v == NULL || v->type != jbvString)
 		return NULL;
@@ -166,8 +166,8 @@ sm_get_key(JsonbContainer *container, const char *key)
 static const char *
 sm_number_text(JsonbValue *v)
 {
-	return DatumGetCString(DirectFunctionCall1(numeric_out,
-											   NumericGetDatum(v->val.numeric)));
+	return DatumGetCString(
+		DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
 }
 
 /* Whether a jsonb value is an object (as a binary container). */
@@ -175,7 +175,7 @@ static bool
 sm_is_object(JsonbValue *v)
 {
 	return v != NULL && v->type == jbvBinary &&
-		JsonContainerIsObject(v->val.binary.data);
+		   JsonContainerIsObject(v->val.binary.data);
 }
 
 /* Whether a jsonb value is an array (as a binary container). */
@@ -183,7 +183,7 @@ static bool
 sm_is_array(JsonbValue *v)
 {
 	return v != NULL && v->type == jbvBinary &&
-		JsonContainerIsArray(v->val.binary.data);
+		   JsonContainerIsArray(v->val.binary.data);
 }
 
 /*
@@ -195,7 +195,7 @@ static int
 sm_claim_id(JsonbValue *idv, SmIdLookup lookup, void *lookup_arg,
 			SmAnswer *answers, const char *where, const char **why)
 {
-	int			idx;
+	int idx;
 
 	if (idv == NULL || idv->type != jbvString)
 	{
@@ -206,22 +206,24 @@ sm_claim_id(JsonbValue *idv, SmIdLookup lookup, void *lookup_arg,
 	if (idx < 0)
 	{
 		/* show at most 64 bytes of the id, and only if it is plain ASCII */
-		int			n = Min(idv->val.string.len, 64);
-		bool		plain = true;
-		int			i;
+		int	 n = Min(idv->val.string.len, 64);
+		bool plain = true;
+		int	 i;
 
 		for (i = 0; i < n; i++)
 			if (!isalnum((unsigned char) idv->val.string.val[i]) &&
 				idv->val.string.val[i] != '-')
 				plain = false;
-		*why = psprintf("The reply answers profile id \"%.*s\", which was not asked for in this request.",
+		*why = psprintf("The reply answers profile id \"%.*s\", which was not "
+						"asked for in this request.",
 						plain ? n : 0, idv->val.string.val);
 		return -1;
 	}
 	if (answers[idx].kind != SM_ANSWER_NONE)
 	{
-		*why = psprintf("The reply answers profile id \"%.*s\" more than once.",
-						idv->val.string.len, idv->val.string.val);
+		*why =
+			psprintf("The reply answers profile id \"%.*s\" more than once.",
+					 idv->val.string.len, idv->val.string.val);
 		return -1;
 	}
 	return idx;
@@ -236,17 +238,17 @@ sm_parse_profiles(JsonbValue *arr, SmIdLookup lookup, void *lookup_arg,
 				  SmAnswer *answers, MemoryContext answer_cxt)
 {
 	JsonbContainer *c = arr->val.binary.data;
-	uint32		n = JsonContainerSize(c);
-	uint32		i;
-	const char *why = NULL;
+	uint32			n = JsonContainerSize(c);
+	uint32			i;
+	const char	   *why = NULL;
 
 	for (i = 0; i < n; i++)
 	{
-		JsonbValue *elem = getIthJsonbValueFromContainer(c, i);
-		JsonbValue *qr;
-		JsonbValue *prof;
+		JsonbValue	*elem = getIthJsonbValueFromContainer(c, i);
+		JsonbValue	*qr;
+		JsonbValue	*prof;
 		SmAnswerKind kind;
-		int			idx;
+		int			 idx;
 
 		if (!sm_is_object(elem))
 			return "A member of Profiles is not an object.";
@@ -293,9 +295,9 @@ sm_parse_failures(JsonbValue *arr, SmIdLookup lookup, void *lookup_arg,
 				  SmAnswer *answers, MemoryContext answer_cxt)
 {
 	JsonbContainer *c = arr->val.binary.data;
-	uint32		n = JsonContainerSize(c);
-	uint32		i;
-	const char *why = NULL;
+	uint32			n = JsonContainerSize(c);
+	uint32			i;
+	const char	   *why = NULL;
 
 	for (i = 0; i < n; i++)
 	{
@@ -335,8 +337,7 @@ sm_parse_failures(JsonbValue *arr, SmIdLookup lookup, void *lookup_arg,
 		answers[idx].kind = SM_ANSWER_FAILURE;
 		if (msg != NULL && msg->type == jbvString)
 		{
-			char	   *m = MemoryContextAlloc(answer_cxt,
-											   msg->val.string.len + 1);
+			char *m = MemoryContextAlloc(answer_cxt, msg->val.string.len + 1);
 
 			memcpy(m, msg->val.string.val, msg->val.string.len);
 			m[msg->val.string.len] = '\0';
@@ -406,9 +407,10 @@ sm_reply_parse_membership(char *body, size_t len, SmIdLookup lookup,
 		if (*end != '\0' || !isfinite(secs) || secs < 0 ||
 			secs > 32503680000.0)
 			return "LastComputedAt in the reply is out of range.";
-		*lca = (TimestampTz) rint((secs - ((double) (POSTGRES_EPOCH_JDATE -
-													 UNIX_EPOCH_JDATE) *
-										   SECS_PER_DAY)) * USECS_PER_SEC);
+		*lca = (TimestampTz) rint(
+			(secs - ((double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
+					 SECS_PER_DAY)) *
+			USECS_PER_SEC);
 		*has_lca = true;
 	}
 	return NULL;
@@ -423,9 +425,9 @@ sm_reply_parse_membership(char *body, size_t len, SmIdLookup lookup,
 void
 sm_reply_sanitize(const char *src, size_t srclen, char *dst, size_t dstlen)
 {
-	size_t		n = 0;
-	size_t		i;
-	bool		space = false;
+	size_t n = 0;
+	size_t i;
+	bool   space = false;
 
 	if (dstlen == 0)
 		return;
@@ -471,8 +473,8 @@ void
 sm_reply_parse_error(const char *body, size_t len, const char *header_type,
 					 char *code, size_t codelen, char *message, size_t msglen)
 {
-	char		raw[256];
-	Jsonb	   *jb = NULL;
+	char   raw[256];
+	Jsonb *jb = NULL;
 
 	code[0] = message[0] = '\0';
 	if (header_type != NULL && header_type[0] != '\0')

@@ -32,24 +32,35 @@
 #include "retry.h"
 
 static const char *const throttling_codes[] = {
-	"Throttling", "ThrottlingException", "ThrottledException",
-	"RequestThrottledException", "TooManyRequestsException",
-	"ProvisionedThroughputExceededException", "TransactionInProgressException",
-	"RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException",
-	"RequestThrottled", "SlowDown", "PriorRequestNotComplete",
-	"EC2ThrottledException", NULL
-};
+	"Throttling",
+	"ThrottlingException",
+	"ThrottledException",
+	"RequestThrottledException",
+	"TooManyRequestsException",
+	"ProvisionedThroughputExceededException",
+	"TransactionInProgressException",
+	"RequestLimitExceeded",
+	"BandwidthLimitExceeded",
+	"LimitExceededException",
+	"RequestThrottled",
+	"SlowDown",
+	"PriorRequestNotComplete",
+	"EC2ThrottledException",
+	NULL};
 
-static const char *const transient_codes[] = {
-	"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
-	"InternalServerException", "InternalFailure", "ServiceUnavailable", NULL
-};
+static const char *const transient_codes[] = {"RequestTimeout",
+											  "RequestTimeoutException",
+											  "PriorRequestNotComplete",
+											  "InternalServerException",
+											  "InternalFailure",
+											  "ServiceUnavailable",
+											  NULL};
 
 static const char *const clock_skew_codes[] = {
-	"AuthFailure", "InvalidSignatureException", "RequestExpired",
-	"RequestInTheFuture", "RequestTimeTooSkewed", "SignatureDoesNotMatch",
-	"AccessDeniedException", NULL
-};
+	"AuthFailure",			 "InvalidSignatureException",
+	"RequestExpired",		 "RequestInTheFuture",
+	"RequestTimeTooSkewed",	 "SignatureDoesNotMatch",
+	"AccessDeniedException", NULL};
 
 static bool
 sm_in_list(const char *const *list, const char *code)
@@ -107,10 +118,10 @@ sm_retry_classify_http(long status, const char *code)
 long
 sm_retry_backoff_ms(SmRetryClass cls, int retry_number, double rand01)
 {
-	double		base = (cls == SM_RETRY_THROTTLING) ?
-		SM_RETRY_BASE_THROTTLING_MS : SM_RETRY_BASE_TRANSIENT_MS;
-	double		ceiling = base;
-	int			i;
+	double base = (cls == SM_RETRY_THROTTLING) ? SM_RETRY_BASE_THROTTLING_MS
+											   : SM_RETRY_BASE_TRANSIENT_MS;
+	double ceiling = base;
+	int	   i;
 
 	for (i = 1; i < retry_number && ceiling < SM_RETRY_MAX_BACKOFF_MS; i++)
 		ceiling *= 2;
@@ -131,7 +142,7 @@ sm_retry_backoff_ms(SmRetryClass cls, int retry_number, double rand01)
 long
 sm_retry_apply_hint(long backoff_ms, long hint_ms)
 {
-	long		capped;
+	long capped;
 
 	if (hint_ms < 0)
 		return backoff_ms;
@@ -150,8 +161,8 @@ long
 sm_retry_parse_hint(const char *x_amz_retry_after, const char *retry_after,
 					time_t now)
 {
-	char	   *end;
-	long		v;
+	char *end;
+	long  v;
 
 	if (x_amz_retry_after != NULL && x_amz_retry_after[0] != '\0')
 	{
@@ -170,11 +181,13 @@ sm_retry_parse_hint(const char *x_amz_retry_after, const char *retry_after,
 		}
 		else
 		{
-			time_t		t = curl_getdate(retry_after, NULL);
+			time_t t = curl_getdate(retry_after, NULL);
 
 			if (t != (time_t) -1)
-				return (t <= now) ? 0 :
-					((t - now) > 3600 ? 3600L * 1000 : (long) (t - now) * 1000);
+				return (t <= now)
+						   ? 0
+						   : ((t - now) > 3600 ? 3600L * 1000
+											   : (long) (t - now) * 1000);
 		}
 	}
 	return -1;
@@ -195,8 +208,8 @@ sm_retry_quota_init(SmRetryQuota *quota)
 int
 sm_retry_quota_acquire(SmRetryQuota *quota, SmRetryClass cls)
 {
-	int			cost = (cls == SM_RETRY_THROTTLING) ?
-		SM_RETRY_COST_THROTTLING : SM_RETRY_COST_TRANSIENT;
+	int cost = (cls == SM_RETRY_THROTTLING) ? SM_RETRY_COST_THROTTLING
+											: SM_RETRY_COST_TRANSIENT;
 
 	if (quota->available < cost)
 		return 0;

@@ -21,10 +21,10 @@
 /* How a failed attempt is classified. */
 typedef enum SmRetryClass
 {
-	SM_RETRY_NO,				/* not retryable: a client error */
-	SM_RETRY_TRANSIENT,			/* 5xx, connection failure, broken reply */
-	SM_RETRY_TIMEOUT,			/* the attempt timed out (transient) */
-	SM_RETRY_THROTTLING			/* 429 or a throttling error code */
+	SM_RETRY_NO,		/* not retryable: a client error */
+	SM_RETRY_TRANSIENT, /* 5xx, connection failure, broken reply */
+	SM_RETRY_TIMEOUT,	/* the attempt timed out (transient) */
+	SM_RETRY_THROTTLING /* 429 or a throttling error code */
 } SmRetryClass;
 
 /* Constants of the 2026 standard mode. */
@@ -41,24 +41,23 @@ typedef enum SmRetryClass
 /* The per-client retry quota (a token bucket). */
 typedef struct SmRetryQuota
 {
-	int			available;
+	int available;
 } SmRetryQuota;
 
-extern bool sm_retry_is_throttling_code(const char *code);
-extern bool sm_retry_is_transient_code(const char *code);
-extern bool sm_retry_is_clock_skew_code(const char *code);
+extern bool			sm_retry_is_throttling_code(const char *code);
+extern bool			sm_retry_is_transient_code(const char *code);
+extern bool			sm_retry_is_clock_skew_code(const char *code);
 extern SmRetryClass sm_retry_classify_http(long status, const char *code);
-extern long sm_retry_backoff_ms(SmRetryClass cls, int retry_number,
-								double rand01);
-extern long sm_retry_apply_hint(long backoff_ms, long hint_ms);
-extern long sm_retry_parse_hint(const char *x_amz_retry_after,
-								const char *retry_after, time_t now);
+extern long			sm_retry_backoff_ms(SmRetryClass cls, int retry_number,
+										double rand01);
+extern long			sm_retry_apply_hint(long backoff_ms, long hint_ms);
+extern long			sm_retry_parse_hint(const char *x_amz_retry_after,
+										const char *retry_after, time_t now);
 
 extern void sm_retry_quota_init(SmRetryQuota *quota);
 extern int	sm_retry_quota_acquire(SmRetryQuota *quota, SmRetryClass cls);
 extern void sm_retry_quota_release(SmRetryQuota *quota, int cost);
 
-extern void sm_retry_normalize_code(const char *raw, char *out,
-									size_t outlen);
+extern void sm_retry_normalize_code(const char *raw, char *out, size_t outlen);
 
-#endif							/* SM_RETRY_H */
+#endif /* SM_RETRY_H */

@@ -58,7 +58,7 @@ sm_shared_config_profile_name(void)
 static const char *
 sm_home_dir(void)
 {
-	const char *home = sm_getenv("HOME");
+	const char	  *home = sm_getenv("HOME");
 	struct passwd *pw;
 
 	if (home != NULL)
@@ -76,8 +76,8 @@ sm_home_dir(void)
 char *
 sm_shared_config_path(bool credentials_file)
 {
-	const char *v = sm_getenv(credentials_file ? "AWS_SHARED_CREDENTIALS_FILE" :
-							  "AWS_CONFIG_FILE");
+	const char *v = sm_getenv(credentials_file ? "AWS_SHARED_CREDENTIALS_FILE"
+											   : "AWS_CONFIG_FILE");
 	const char *home = sm_home_dir();
 
 	if (v != NULL)
@@ -118,11 +118,10 @@ sm_read_file(const char *path, size_t *len)
 	if (fstat(fileno(f), &st) != 0 || st.st_size > SM_MAX_SHARED_FILE_SIZE)
 	{
 		FreeFile(f);
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("AWS shared file \"%s\" is too large", path),
-				 errdetail("The file must be smaller than %d bytes.",
-						   SM_MAX_SHARED_FILE_SIZE)));
+		ereport(ERROR, (errcode(ERRCODE_CONFIG_FILE_ERROR),
+						errmsg("AWS shared file \"%s\" is too large", path),
+						errdetail("The file must be smaller than %d bytes.",
+								  SM_MAX_SHARED_FILE_SIZE)));
 	}
 	buf = palloc(st.st_size + 1);
 	n = fread(buf, 1, st.st_size, f);
@@ -143,7 +142,7 @@ sm_read_file(const char *path, size_t *len)
 static char *
 sm_trim(char *s)
 {
-	char	   *end;
+	char *end;
 
 	while (*s == ' ' || *s == '\t')
 		s++;
@@ -187,17 +186,17 @@ static void
 sm_parse_section(char *buf, const char *want, bool credentials_file,
 				 bool want_raw, SmProfileSection *section)
 {
-	char	   *line = buf;
-	bool		in_section = false;
-	int			max = 0;
-	char	   *last_key = NULL;
+	char *line = buf;
+	bool  in_section = false;
+	int	  max = 0;
+	char *last_key = NULL;
 
 	while (line != NULL && *line != '\0')
 	{
-		char	   *next = strchr(line, '\n');
-		bool		indented;
-		char	   *t;
-		char	   *eq;
+		char *next = strchr(line, '\n');
+		bool  indented;
+		char *t;
+		char *eq;
 
 		if (next != NULL)
 			*next++ = '\0';
@@ -209,7 +208,7 @@ sm_parse_section(char *buf, const char *want, bool credentials_file,
 			continue;
 		if (t[0] == '[' && !indented)
 		{
-			char	   *close = strrchr(t, ']');
+			char *close = strrchr(t, ']');
 
 			if (close == NULL)
 			{
@@ -233,9 +232,10 @@ sm_parse_section(char *buf, const char *want, bool credentials_file,
 		if (section->nentries >= max)
 		{
 			max = Max(16, max * 2);
-			section->entries = section->entries == NULL ?
-				palloc(sizeof(SmIniEntry) * max) :
-				repalloc(section->entries, sizeof(SmIniEntry) * max);
+			section->entries =
+				section->entries == NULL
+					? palloc(sizeof(SmIniEntry) * max)
+					: repalloc(section->entries, sizeof(SmIniEntry) * max);
 		}
 		{
 			SmIniEntry *e = &section->entries[section->nentries++];
@@ -260,9 +260,9 @@ static void
 sm_read_section_common(const char *want, bool credentials_file, bool raw,
 					   SmProfileSection *section)
 {
-	char	   *path = sm_shared_config_path(credentials_file);
-	size_t		len;
-	char	   *buf;
+	char  *path = sm_shared_config_path(credentials_file);
+	size_t len;
+	char  *buf;
 
 	memset(section, 0, sizeof(*section));
 	if (path == NULL)
@@ -363,8 +363,8 @@ char *
 sm_shared_config_value(const char *key)
 {
 	SmProfileSection section;
-	const char *v;
-	char	   *result = NULL;
+	const char		*v;
+	char			*result = NULL;
 
 	sm_shared_config_read_profile(sm_shared_config_profile_name(), false,
 								  &section);
@@ -386,8 +386,8 @@ char *
 sm_shared_config_service_endpoint(const char *service)
 {
 	SmProfileSection profile;
-	const char *v;
-	char	   *result = NULL;
+	const char		*v;
+	char			*result = NULL;
 
 	sm_shared_config_read_profile(sm_shared_config_profile_name(), false,
 								  &profile);
@@ -401,8 +401,8 @@ sm_shared_config_service_endpoint(const char *service)
 	if (v != NULL)
 	{
 		SmProfileSection services;
-		char	   *header = psprintf("services %s", v);
-		const char *url;
+		char			*header = psprintf("services %s", v);
+		const char		*url;
 
 		sm_shared_config_read_section(header, false, &services);
 		url = sm_profile_get_sub(&services, service, "endpoint_url");
@@ -410,7 +410,8 @@ sm_shared_config_service_endpoint(const char *service)
 			result = pstrdup(url);
 		sm_profile_section_scrub(&services);
 	}
-	if (result == NULL && (v = sm_profile_get(&profile, "endpoint_url")) != NULL)
+	if (result == NULL &&
+		(v = sm_profile_get(&profile, "endpoint_url")) != NULL)
 		result = pstrdup(v);
 	sm_profile_section_scrub(&profile);
 	return result;

@@ -15,9 +15,9 @@
 /* One "key = value" of a profile section. */
 typedef struct SmIniEntry
 {
-	char	   *key;			/* lower-case */
-	char	   *value;
-	char	   *parent;			/* for a sub-property: its parent key */
+	char *key; /* lower-case */
+	char *value;
+	char *parent; /* for a sub-property: its parent key */
 } SmIniEntry;
 
 /* One section of a profile in one of the files, as parsed. */
@@ -26,23 +26,23 @@ typedef struct SmProfileSection
 	bool		found;
 	int			nentries;
 	SmIniEntry *entries;
-	const char *file;			/* path it came from */
-	char	   *buf;			/* the file's text (scrubbed when done) */
+	const char *file; /* path it came from */
+	char	   *buf;  /* the file's text (scrubbed when done) */
 	size_t		buflen;
 } SmProfileSection;
 
 extern const char *sm_shared_config_profile_name(void);
-extern char *sm_shared_config_path(bool credentials_file);
-extern void sm_shared_config_read_profile(const char *profile,
-										  bool credentials_file,
-										  SmProfileSection *section);
-extern void sm_shared_config_read_section(const char *header,
-										  bool credentials_file,
-										  SmProfileSection *section);
+extern char		  *sm_shared_config_path(bool credentials_file);
+extern void		   sm_shared_config_read_profile(const char		  *profile,
+												 bool			   credentials_file,
+												 SmProfileSection *section);
+extern void		   sm_shared_config_read_section(const char		  *header,
+												 bool			   credentials_file,
+												 SmProfileSection *section);
 extern const char *sm_profile_get(const SmProfileSection *section,
-								  const char *key);
-extern char *sm_shared_config_value(const char *key);
-extern char *sm_shared_config_service_endpoint(const char *service);
-extern void sm_profile_section_scrub(SmProfileSection *section);
+								  const char			 *key);
+extern char		  *sm_shared_config_value(const char *key);
+extern char		  *sm_shared_config_service_endpoint(const char *service);
+extern void		   sm_profile_section_scrub(SmProfileSection *section);
 
-#endif							/* SM_SHARED_CONFIG_H */
+#endif /* SM_SHARED_CONFIG_H */

@@ -51,10 +51,10 @@
 /* A growable, always NUL-terminated byte buffer. */
 typedef struct SigV4Buf
 {
-	char *data;
+	char  *data;
 	size_t len;
 	size_t cap;
-	bool failed; /* an allocation failed; further appends are no-ops */
+	bool   failed; /* an allocation failed; further appends are no-ops */
 } SigV4Buf;
 
 /* A header ready for canonicalisation. */
@@ -62,14 +62,14 @@ typedef struct SigV4CanonHeader
 {
 	const char *name;  /* lower-cased */
 	const char *value; /* trimmed, whitespace runs collapsed */
-	int order;		   /* input position, makes the sort stable */
+	int			order; /* input position, makes the sort stable */
 } SigV4CanonHeader;
 
 /* A canonical query parameter: offsets into the encoding arena. */
 typedef struct SigV4QueryParam
 {
-	size_t key_off;
-	size_t value_off;
+	size_t		key_off;
+	size_t		value_off;
 	const char *key;
 	const char *value;
 } SigV4QueryParam;
@@ -146,7 +146,7 @@ sigv4_buf_reserve(SigV4Buf *buf, size_t extra)
 {
 	size_t need;
 	size_t newcap;
-	char *newdata;
+	char  *newdata;
 
 	if (buf->failed)
 		return false;
@@ -246,7 +246,7 @@ sigv4_buf_append_encoded(SigV4Buf *buf, const char *s, size_t n,
 						 bool keep_slash)
 {
 	size_t i;
-	char *p;
+	char  *p;
 
 	if (n > (SIZE_MAX - 1) / 3)
 	{
@@ -478,7 +478,7 @@ sigv4_put_digits(char *p, long long v, int n)
 static bool
 sigv4_sha256(const void *data, size_t len, unsigned char md[SIGV4_SHA256_LEN])
 {
-	unsigned int mdlen = 0;
+	unsigned int	  mdlen = 0;
 	static const char empty[1] = {0};
 
 	if (data == NULL)
@@ -516,11 +516,11 @@ sigv4_hmac(const void *key, size_t keylen, const void *data, size_t len,
  */
 static bool
 sigv4_credentials_hash(const SigV4Credentials *creds,
-					   unsigned char md[SIGV4_SHA256_LEN])
+					   unsigned char		   md[SIGV4_SHA256_LEN])
 {
-	EVP_MD_CTX *ctx;
+	EVP_MD_CTX	*ctx;
 	unsigned int mdlen = 0;
-	bool ok;
+	bool		 ok;
 
 	ctx = EVP_MD_CTX_new();
 	if (ctx == NULL)
@@ -545,11 +545,11 @@ static int
 sigv4_derive_key(const char *secret, const char *date, const char *region,
 				 const char *service, unsigned char key[SIGV4_SHA256_LEN])
 {
-	size_t secret_len = strlen(secret);
+	size_t		   secret_len = strlen(secret);
 	unsigned char *ksecret;
-	unsigned char k1[SIGV4_SHA256_LEN];
-	unsigned char k2[SIGV4_SHA256_LEN];
-	bool ok;
+	unsigned char  k1[SIGV4_SHA256_LEN];
+	unsigned char  k2[SIGV4_SHA256_LEN];
+	bool		   ok;
 
 	if (secret_len > SIZE_MAX - 4)
 		return ENOMEM;
@@ -588,13 +588,13 @@ static int
 sigv4_get_signing_key(const SigV4Credentials *creds, const char *date,
 					  const char *region, const char *service,
 					  SigV4KeyCache *cache,
-					  unsigned char key[SIGV4_SHA256_LEN])
+					  unsigned char	 key[SIGV4_SHA256_LEN])
 {
-	const char *secret = creds->secret_access_key;
-	unsigned char cred_hash[SIGV4_SHA256_LEN];
+	const char		   *secret = creds->secret_access_key;
+	unsigned char		cred_hash[SIGV4_SHA256_LEN];
 	SigV4KeyCacheEntry *victim = NULL;
-	int i;
-	int rc;
+	int					i;
+	int					rc;
 
 	if (cache == NULL || strlen(region) > SIGV4_KEY_CACHE_REGION_MAX ||
 		strlen(service) > SIGV4_KEY_CACHE_SERVICE_MAX)
@@ -662,14 +662,14 @@ sigv4_get_signing_key(const SigV4Credentials *creds, const char *date,
 static int
 sigv4_append_canonical_uri(SigV4Buf *buf, const char *path, bool normalize)
 {
-	size_t path_len = strlen(path);
-	size_t nsegs;
-	size_t nkept = 0;
-	size_t i;
-	size_t start;
+	size_t	path_len = strlen(path);
+	size_t	nsegs;
+	size_t	nkept = 0;
+	size_t	i;
+	size_t	start;
 	size_t *seg_start;
 	size_t *seg_len;
-	size_t before = buf->len;
+	size_t	before = buf->len;
 
 	if (!normalize)
 	{
@@ -786,7 +786,7 @@ sigv4_query_param_cmp(const void *a, const void *b)
 {
 	const SigV4QueryParam *pa = (const SigV4QueryParam *) a;
 	const SigV4QueryParam *pb = (const SigV4QueryParam *) b;
-	int c = strcmp(pa->key, pb->key);
+	int					   c = strcmp(pa->key, pb->key);
 
 	if (c != 0)
 		return c;
@@ -802,15 +802,15 @@ sigv4_query_param_cmp(const void *a, const void *b)
 static int
 sigv4_append_canonical_query(SigV4Buf *buf, const char *query)
 {
-	size_t qlen;
-	size_t npieces;
-	size_t nparams = 0;
-	size_t i;
-	size_t start;
-	char *decoded = NULL;
+	size_t			 qlen;
+	size_t			 npieces;
+	size_t			 nparams = 0;
+	size_t			 i;
+	size_t			 start;
+	char			*decoded = NULL;
 	SigV4QueryParam *params = NULL;
-	SigV4Buf arena;
-	int rc = 0;
+	SigV4Buf		 arena;
+	int				 rc = 0;
 
 	if (query == NULL || *query == '\0')
 		return 0;
@@ -837,11 +837,11 @@ sigv4_append_canonical_query(SigV4Buf *buf, const char *query)
 	start = 0;
 	for (i = 0; i <= qlen; i++)
 	{
-		size_t piece_len;
+		size_t		piece_len;
 		const char *piece;
 		const char *eq;
-		size_t key_len;
-		size_t dlen;
+		size_t		key_len;
+		size_t		dlen;
 
 		if (i < qlen && query[i] != '&')
 			continue;
@@ -921,7 +921,7 @@ sigv4_header_cmp(const void *a, const void *b)
 {
 	const SigV4CanonHeader *ha = (const SigV4CanonHeader *) a;
 	const SigV4CanonHeader *hb = (const SigV4CanonHeader *) b;
-	int c = strcmp(ha->name, hb->name);
+	int						c = strcmp(ha->name, hb->name);
 
 	if (c != 0)
 		return c;
@@ -973,7 +973,7 @@ static size_t
 sigv4_copy_normalized_value(const char *value, char *dst)
 {
 	size_t o = 0;
-	bool pending_space = false;
+	bool   pending_space = false;
 
 	for (; *value != '\0'; value++)
 	{
@@ -1007,11 +1007,11 @@ sigv4_append_headers(SigV4Buf *cr, SigV4Buf *signed_list,
 					 const SigV4Header *hdrs, int nhdrs)
 {
 	SigV4CanonHeader *canon;
-	char *arena;
-	size_t arena_size = 0;
-	size_t pos = 0;
-	int ncanon = 0;
-	int i;
+	char			 *arena;
+	size_t			  arena_size = 0;
+	size_t			  pos = 0;
+	int				  ncanon = 0;
+	int				  i;
 
 	for (i = 0; i < nhdrs; i++)
 	{
@@ -1042,7 +1042,7 @@ sigv4_append_headers(SigV4Buf *cr, SigV4Buf *signed_list,
 	for (i = 0; i < nhdrs; i++)
 	{
 		const char *n;
-		char *name;
+		char	   *name;
 
 		if (sigv4_is_unsigned_header(hdrs[i].name))
 			continue;
@@ -1281,13 +1281,13 @@ sigv4_uri_encode(const char *s, size_t len, bool keep_slash, char *dst,
 	size_t need = 0;
 	size_t o = 0;
 	size_t i;
-	bool full = (dstlen == 0 || dst == NULL);
+	bool   full = (dstlen == 0 || dst == NULL);
 
 	for (i = 0; i < len; i++)
 	{
 		unsigned char c = (unsigned char) s[i];
-		size_t w =
-			(sigv4_is_unreserved(c) || (keep_slash && c == '/')) ? 1 : 3;
+		size_t		  w =
+			   (sigv4_is_unreserved(c) || (keep_slash && c == '/')) ? 1 : 3;
 
 		if (need > SIZE_MAX - w)
 			need = SIZE_MAX;
@@ -1363,18 +1363,18 @@ int
 sigv4_sign(const SigV4Request *req, const SigV4Credentials *creds,
 		   SigV4KeyCache *cache, bool want_intermediate, SigV4Result *out)
 {
-	SigV4Buf cr;
-	SigV4Buf sts;
-	SigV4Buf signed_list;
-	SigV4Buf auth;
-	SigV4Header *hdrs = NULL;
-	int nhdrs;
+	SigV4Buf	  cr;
+	SigV4Buf	  sts;
+	SigV4Buf	  signed_list;
+	SigV4Buf	  auth;
+	SigV4Header	 *hdrs = NULL;
+	int			  nhdrs;
 	unsigned char md[SIGV4_SHA256_LEN];
 	unsigned char key[SIGV4_SHA256_LEN];
-	char hex[2 * SIGV4_SHA256_LEN + 1];
-	char date[9];
-	bool have_token;
-	int rc;
+	char		  hex[2 * SIGV4_SHA256_LEN + 1];
+	char		  date[9];
+	bool		  have_token;
+	int			  rc;
 
 	if (out == NULL)
 		return EINVAL;

@@ -48,12 +48,12 @@ typedef struct SigV4Request
 	const char *query; /* query string without '?', or NULL */
 	/* headers as they will be sent; must include Host; may repeat names */
 	const SigV4Header *headers;
-	int nheaders;
-	const void *body; /* may be NULL when body_len == 0 */
-	size_t body_len;
-	const char *region;
-	const char *service;
-	time_t timestamp; /* UTC seconds since epoch */
+	int				   nheaders;
+	const void		  *body; /* may be NULL when body_len == 0 */
+	size_t			   body_len;
+	const char		  *region;
+	const char		  *service;
+	time_t			   timestamp; /* UTC seconds since epoch */
 	/* remove . and .. segments and duplicate slashes first (all but S3) */
 	bool normalize_path;
 	bool sign_body; /* also add and sign x-amz-content-sha256 */
@@ -84,12 +84,12 @@ typedef struct SigV4Result
 /* One cached signing key; treat as private to sigv4.c. */
 typedef struct SigV4KeyCacheEntry
 {
-	bool valid;
+	bool		  valid;
 	unsigned long last_used;	 /* LRU stamp */
 	unsigned char cred_hash[32]; /* SHA-256 of access key id, NUL, secret */
-	char date[9];				 /* YYYYMMDD */
-	char region[SIGV4_KEY_CACHE_REGION_MAX + 1];
-	char service[SIGV4_KEY_CACHE_SERVICE_MAX + 1];
+	char		  date[9];		 /* YYYYMMDD */
+	char		  region[SIGV4_KEY_CACHE_REGION_MAX + 1];
+	char		  service[SIGV4_KEY_CACHE_SERVICE_MAX + 1];
 	unsigned char signing_key[32]; /* kSigning */
 } SigV4KeyCacheEntry;
 
@@ -102,22 +102,22 @@ typedef struct SigV4KeyCacheEntry
 typedef struct SigV4KeyCache
 {
 	SigV4KeyCacheEntry entries[SIGV4_KEY_CACHE_SIZE];
-	unsigned long tick;		   /* LRU clock */
-	unsigned long derivations; /* signing keys derived (cache misses) */
+	unsigned long	   tick;		/* LRU clock */
+	unsigned long	   derivations; /* signing keys derived (cache misses) */
 } SigV4KeyCache;
 
-extern void sigv4_key_cache_init(SigV4KeyCache *cache);
-extern void sigv4_key_cache_clear(SigV4KeyCache *cache);
+extern void			 sigv4_key_cache_init(SigV4KeyCache *cache);
+extern void			 sigv4_key_cache_clear(SigV4KeyCache *cache);
 extern unsigned long sigv4_key_cache_derivations(const SigV4KeyCache *cache);
 
-extern int sigv4_sign(const SigV4Request *req, const SigV4Credentials *creds,
-					  SigV4KeyCache *cache, bool want_intermediate,
-					  SigV4Result *out);
+extern int	sigv4_sign(const SigV4Request *req, const SigV4Credentials *creds,
+					   SigV4KeyCache *cache, bool want_intermediate,
+					   SigV4Result *out);
 extern void sigv4_result_free(SigV4Result *out);
 
-extern void sigv4_hex_sha256(const void *data, size_t len, char out[65]);
+extern void	  sigv4_hex_sha256(const void *data, size_t len, char out[65]);
 extern size_t sigv4_uri_encode(const char *s, size_t len, bool keep_slash,
 							   char *dst, size_t dstlen);
-extern int sigv4_format_amz_date(time_t timestamp, char out[17]);
+extern int	  sigv4_format_amz_date(time_t timestamp, char out[17]);
 
 #endif /* SIGV4_H */

@@ -56,9 +56,9 @@
 typedef struct SmSocket
 {
 	curl_socket_t fd;
-	int			what;			/* CURL_POLL_IN / _OUT / _INOUT */
-	int			pos;			/* position in the wait event set, or -1 */
-	bool		changed;		/* "what" changed since the set was built */
+	int			  what;	   /* CURL_POLL_IN / _OUT / _INOUT */
+	int			  pos;	   /* position in the wait event set, or -1 */
+	bool		  changed; /* "what" changed since the set was built */
 } SmSocket;
 
 /*
@@ -66,57 +66,57 @@ typedef struct SmSocket
  */
 typedef struct SmMulti
 {
-	CURLM	   *multi;
-	SmSocket	socks[SM_MAX_SOCKETS];
-	int			nsocks;
-	bool		rebuild;		/* the set of sockets changed */
-	bool		changed;		/* some socket's "what" changed */
+	CURLM		 *multi;
+	SmSocket	  socks[SM_MAX_SOCKETS];
+	int			  nsocks;
+	bool		  rebuild; /* the set of sockets changed */
+	bool		  changed; /* some socket's "what" changed */
 	WaitEventSet *wes;
-	bool		timer_set;
-	TimestampTz timer_deadline;
+	bool		  timer_set;
+	TimestampTz	  timer_deadline;
 } SmMulti;
 
 /* One attempt in flight. */
 typedef struct SmTransfer
 {
-	CURL	   *easy;
+	CURL			  *easy;
 	struct curl_slist *headers;
-	SmResponse resp;
-	int			job;
-	bool		added;			/* easy handle is in the multi handle */
+	SmResponse		   resp;
+	int				   job;
+	bool			   added; /* easy handle is in the multi handle */
 } SmTransfer;
 
 typedef enum SmJobPhase
 {
 	SM_JOB_NEW,
 	SM_JOB_RUNNING,
-	SM_JOB_WAITING,				/* for its retry time */
+	SM_JOB_WAITING, /* for its retry time */
 	SM_JOB_DONE
 } SmJobPhase;
 
 /* sm_run_jobs()'s record of one job. */
 typedef struct SmJobState
 {
-	SmJobPhase	phase;
-	int			attempts;		/* attempts started */
-	int			retries;		/* retries started after backoff */
-	int			last_retry_cost;
-	bool		skew_retry_used;
-	bool		token_retry_used;
-	int			signed_offset;	/* clock offset the attempt was signed with */
-	TimestampTz retry_at;
-	SmTransfer *xfer;
+	SmJobPhase	  phase;
+	int			  attempts; /* attempts started */
+	int			  retries;	/* retries started after backoff */
+	int			  last_retry_cost;
+	bool		  skew_retry_used;
+	bool		  token_retry_used;
+	int			  signed_offset; /* clock offset the attempt was signed with */
+	TimestampTz	  retry_at;
+	SmTransfer	 *xfer;
 	MemoryContext attempt_cxt;
 } SmJobState;
 
 /* Per-backend state */
-static bool sm_curl_initialized = false;
-static CURLSH *sm_share = NULL;
-static SmMulti sm_main = {0};	/* membership requests */
-static SmMulti sm_fetch = {0};	/* credential endpoints */
+static bool			sm_curl_initialized = false;
+static CURLSH	   *sm_share = NULL;
+static SmMulti		sm_main = {0};	/* membership requests */
+static SmMulti		sm_fetch = {0}; /* credential endpoints */
 static SmRetryQuota sm_quota;
-static int	sm_clock_offset = 0;	/* seconds to add to our clock */
-SmTransportStats sm_transport_stats;
+static int			sm_clock_offset = 0; /* seconds to add to our clock */
+SmTransportStats	sm_transport_stats;
 
 static void sm_transport_init(void);
 static void sm_transport_shutdown(int code, Datum arg);
@@ -126,18 +126,17 @@ static int	sm_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 static int	sm_timer_cb(CURLM *multi, long timeout_ms, void *userp);
 static curl_socket_t sm_open_socket_cb(void *clientp, curlsocktype purpose,
 									   struct curl_sockaddr *address);
-static int	sm_close_socket_cb(void *clientp, curl_socket_t fd);
+static int			 sm_close_socket_cb(void *clientp, curl_socket_t fd);
 static size_t sm_write_cb(char *data, size_t size, size_t nmemb, void *userp);
-static size_t sm_header_cb(char *data, size_t size, size_t nmemb,
-						   void *userp);
-static void sm_socket_action(SmMulti *m, curl_socket_t fd, int ev);
-static void sm_multi_wait(SmMulti *m, long max_wait_ms);
-static void sm_multi_release_wes(SmMulti *m);
+static size_t sm_header_cb(char *data, size_t size, size_t nmemb, void *userp);
+static void	  sm_socket_action(SmMulti *m, curl_socket_t fd, int ev);
+static void	  sm_multi_wait(SmMulti *m, long max_wait_ms);
+static void	  sm_multi_release_wes(SmMulti *m);
 static SmTransfer *sm_transfer_start(SmMulti *m, const SmRequestSpec *spec,
 									 MemoryContext cxt, int job, bool count);
-static void sm_transfer_setup(SmMulti *m, SmTransfer *xfer,
-							  const SmRequestSpec *spec);
-static void sm_transfer_finish(SmMulti *m, SmTransfer *xfer);
+static void		   sm_transfer_setup(SmMulti *m, SmTransfer *xfer,
+									 const SmRequestSpec *spec);
+static void		   sm_transfer_finish(SmMulti *m, SmTransfer *xfer);
 static void sm_transfer_collect(SmMulti *m, SmTransfer *xfer, CURLcode rc);
 struct SmRun;
 static void sm_job_decide(struct SmRun *run, SmTransfer *xfer);
@@ -148,24 +147,24 @@ static long sm_ms_until(TimestampTz t);
  * option.  They may only be used where raising an error is safe (never
  * inside a curl callback).
  */
-#define SM_SETOPT(h, opt, val) \
-	do { \
-		CURLcode	_rc = curl_easy_setopt((h), (opt), (val)); \
-		if (_rc != CURLE_OK) \
-			ereport(ERROR, \
-					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION), \
-					 errmsg("could not set libcurl option %s: %s", \
-							#opt, curl_easy_strerror(_rc)))); \
+#define SM_SETOPT(h, opt, val)                                                \
+	do                                                                        \
+	{                                                                         \
+		CURLcode _rc = curl_easy_setopt((h), (opt), (val));                   \
+		if (_rc != CURLE_OK)                                                  \
+			ereport(ERROR, (errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),      \
+							errmsg("could not set libcurl option %s: %s",     \
+								   #opt, curl_easy_strerror(_rc))));          \
 	} while (0)
 
-#define SM_MSETOPT(h, opt, val) \
-	do { \
-		CURLMcode	_rc = curl_multi_setopt((h), (opt), (val)); \
-		if (_rc != CURLM_OK) \
-			ereport(ERROR, \
-					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION), \
-					 errmsg("could not set libcurl option %s: %s", \
-							#opt, curl_multi_strerror(_rc)))); \
+#define SM_MSETOPT(h, opt, val)                                               \
+	do                                                                        \
+	{                                                                         \
+		CURLMcode _rc = curl_multi_setopt((h), (opt), (val));                 \
+		if (_rc != CURLM_OK)                                                  \
+			ereport(ERROR, (errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),      \
+							errmsg("could not set libcurl option %s: %s",     \
+								   #opt, curl_multi_strerror(_rc))));         \
 	} while (0)
 
 /*
@@ -178,15 +177,14 @@ static void
 sm_transport_init(void)
 {
 	curl_version_info_data *info;
-	CURLSHcode	src;
+	CURLSHcode				src;
 
 	if (sm_curl_initialized)
 		return;
 
 	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-				 errmsg("could not initialize libcurl")));
+		ereport(ERROR, (errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+						errmsg("could not initialize libcurl")));
 	info = curl_version_info(CURLVERSION_NOW);
 	if (!(info->features & CURL_VERSION_ASYNCHDNS))
 		ereport(ERROR,
@@ -205,17 +203,15 @@ sm_transport_init(void)
 	sm_share = curl_share_init();
 	if (sm_share == NULL)
 		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
+				(errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	src = curl_share_setopt(sm_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	if (src == CURLSHE_OK)
 		src = curl_share_setopt(sm_share, CURLSHOPT_SHARE,
 								CURL_LOCK_DATA_SSL_SESSION);
 	if (src != CURLSHE_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-				 errmsg("could not configure libcurl share handle: %s",
-						curl_share_strerror(src))));
+		ereport(ERROR, (errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+						errmsg("could not configure libcurl share handle: %s",
+							   curl_share_strerror(src))));
 
 	sm_multi_init(&sm_main);
 	sm_retry_quota_init(&sm_quota);
@@ -253,8 +249,7 @@ sm_multi_init(SmMulti *m)
 	m->multi = curl_multi_init();
 	if (m->multi == NULL)
 		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
+				(errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 #if LIBCURL_VERSION_NUM >= 0x074400
 	/* libcurl 7.68+ keeps a wake-up socket pair per multi handle */
 	ReserveExternalFD();
@@ -272,11 +267,10 @@ sm_multi_init(SmMulti *m)
  *		errors; returns -1 (failing the transfer) if the table is full.
  */
 static int
-sm_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
-			 void *socketp)
+sm_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
-	SmMulti    *m = (SmMulti *) userp;
-	int			i;
+	SmMulti *m = (SmMulti *) userp;
+	int		 i;
 
 	for (i = 0; i < m->nsocks; i++)
 		if (m->socks[i].fd == s)
@@ -321,15 +315,15 @@ sm_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 static int
 sm_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
-	SmMulti    *m = (SmMulti *) userp;
+	SmMulti *m = (SmMulti *) userp;
 
 	if (timeout_ms < 0)
 		m->timer_set = false;
 	else
 	{
 		m->timer_set = true;
-		m->timer_deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-														timeout_ms);
+		m->timer_deadline =
+			TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
 	}
 	return 0;
 }
@@ -354,7 +348,7 @@ sm_open_socket_cb(void *clientp, curlsocktype purpose,
 	fd = socket(address->family, address->socktype, address->protocol);
 	if (fd < 0)
 	{
-		int			save_errno = errno;
+		int save_errno = errno;
 
 		ReleaseExternalFD();
 		errno = save_errno;
@@ -368,7 +362,7 @@ sm_open_socket_cb(void *clientp, curlsocktype purpose,
 static int
 sm_close_socket_cb(void *clientp, curl_socket_t fd)
 {
-	int			rc = close(fd);
+	int rc = close(fd);
 
 	ReleaseExternalFD();
 	sm_transport_stats.connections_open--;
@@ -395,16 +389,15 @@ sm_write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	}
 	if (resp->body_len + len + 1 > resp->body_cap)
 	{
-		size_t		newcap = Max(resp->body_cap * 2, 16384);
-		char	   *newbuf;
+		size_t newcap = Max(resp->body_cap * 2, 16384);
+		char  *newbuf;
 
 		while (newcap < resp->body_len + len + 1)
 			newcap *= 2;
 		if (newcap > resp->max_body + 1)
 			newcap = resp->max_body + 1;
-		newbuf = MemoryContextAllocExtended(resp->cxt, newcap,
-											MCXT_ALLOC_HUGE |
-											MCXT_ALLOC_NO_OOM);
+		newbuf = MemoryContextAllocExtended(
+			resp->cxt, newcap, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
 		if (newbuf == NULL)
 		{
 			resp->body_oom = true;
@@ -430,7 +423,7 @@ sm_write_cb(char *data, size_t size, size_t nmemb, void *userp)
 static void
 sm_copy_header_value(char *dst, const char *src, size_t len)
 {
-	size_t		n;
+	size_t n;
 
 	while (len > 0 && (*src == ' ' || *src == '\t'))
 		src++, len--;
@@ -456,7 +449,7 @@ sm_header_cb(char *data, size_t size, size_t nmemb, void *userp)
 	{
 		const char *name;
 		size_t		offset;
-	}			wanted[] = {
+	} wanted[] = {
 		{"x-amzn-requestid", offsetof(SmResponse, request_id)},
 		{"x-amz-request-id", offsetof(SmResponse, request_id)},
 		{"x-amzn-errortype", offsetof(SmResponse, error_type)},
@@ -503,9 +496,9 @@ sm_header_cb(char *data, size_t size, size_t nmemb, void *userp)
 static void
 sm_socket_action(SmMulti *m, curl_socket_t fd, int ev)
 {
-	sigset_t	all;
-	sigset_t	old;
-	int			running;
+	sigset_t all;
+	sigset_t old;
+	int		 running;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -531,7 +524,7 @@ sm_ms_until(TimestampTz t)
 static void
 sm_multi_release_wes(SmMulti *m)
 {
-	int			i;
+	int i;
 
 	if (m->wes != NULL)
 	{
@@ -547,7 +540,7 @@ sm_multi_release_wes(SmMulti *m)
 static uint32
 sm_poll_to_events(int what)
 {
-	uint32		ev = 0;
+	uint32 ev = 0;
 
 	if (what & CURL_POLL_IN)
 		ev |= WL_SOCKET_READABLE;
@@ -564,7 +557,7 @@ sm_poll_to_events(int what)
 static void
 sm_multi_build_wes(SmMulti *m)
 {
-	int			i;
+	int i;
 
 	sm_multi_release_wes(m);
 	m->wes = sm_create_wait_event_set(m->nsocks + 2);
@@ -573,9 +566,9 @@ sm_multi_build_wes(SmMulti *m)
 					  NULL);
 	for (i = 0; i < m->nsocks; i++)
 	{
-		m->socks[i].pos = AddWaitEventToSet(m->wes,
-											sm_poll_to_events(m->socks[i].what),
-											m->socks[i].fd, NULL, NULL);
+		m->socks[i].pos =
+			AddWaitEventToSet(m->wes, sm_poll_to_events(m->socks[i].what),
+							  m->socks[i].fd, NULL, NULL);
 		m->socks[i].changed = false;
 	}
 	m->rebuild = false;
@@ -591,14 +584,14 @@ sm_multi_build_wes(SmMulti *m)
 static void
 sm_multi_wait(SmMulti *m, long max_wait_ms)
 {
-	WaitEvent	events[SM_MAX_SOCKETS + 2];
-	long		timeout = max_wait_ms;
-	int			nev;
-	int			i;
+	WaitEvent events[SM_MAX_SOCKETS + 2];
+	long	  timeout = max_wait_ms;
+	int		  nev;
+	int		  i;
 
 	if (m->timer_set)
 	{
-		long		t = sm_ms_until(m->timer_deadline);
+		long t = sm_ms_until(m->timer_deadline);
 
 		if (t == 0)
 		{
@@ -635,7 +628,7 @@ sm_multi_wait(SmMulti *m, long max_wait_ms)
 		}
 		else if (events[i].events & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
 		{
-			int			ev = 0;
+			int ev = 0;
 
 			if (events[i].events & WL_SOCKET_READABLE)
 				ev |= CURL_CSELECT_IN;
@@ -688,15 +681,14 @@ sm_transfer_start(SmMulti *m, const SmRequestSpec *spec, MemoryContext cxt,
 static void
 sm_transfer_setup(SmMulti *m, SmTransfer *xfer, const SmRequestSpec *spec)
 {
-	CURL	   *h;
-	int			i;
-	CURLMcode	mrc;
+	CURL	 *h;
+	int		  i;
+	CURLMcode mrc;
 
 	h = xfer->easy = curl_easy_init();
 	if (h == NULL)
 		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
+				(errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	SM_SETOPT(h, CURLOPT_PRIVATE, xfer);
 	SM_SETOPT(h, CURLOPT_URL, spec->url);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -721,8 +713,8 @@ sm_transfer_setup(SmMulti *m, SmTransfer *xfer, const SmRequestSpec *spec)
 	SM_SETOPT(h, CURLOPT_TIMEOUT_MS, spec->timeout_ms);
 	SM_SETOPT(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	SM_SETOPT(h, CURLOPT_ACCEPT_ENCODING, "");
-	SM_SETOPT(h, CURLOPT_USERAGENT, "segment_membership/1.0 (PostgreSQL "
-			  PG_VERSION ")");
+	SM_SETOPT(h, CURLOPT_USERAGENT,
+			  "segment_membership/1.0 (PostgreSQL " PG_VERSION ")");
 	SM_SETOPT(h, CURLOPT_ERRORBUFFER, xfer->resp.curl_error);
 	SM_SETOPT(h, CURLOPT_WRITEFUNCTION, sm_write_cb);
 	SM_SETOPT(h, CURLOPT_WRITEDATA, &xfer->resp);
@@ -752,8 +744,8 @@ sm_transfer_setup(SmMulti *m, SmTransfer *xfer, const SmRequestSpec *spec)
 	xfer->headers = curl_slist_append(NULL, "Expect:");
 	for (i = 0; i < spec->nheaders && xfer->headers != NULL; i++)
 	{
-		struct curl_slist *n = curl_slist_append(xfer->headers,
-												 spec->headers[i]);
+		struct curl_slist *n =
+			curl_slist_append(xfer->headers, spec->headers[i]);
 
 		if (n == NULL)
 		{
@@ -763,16 +755,14 @@ sm_transfer_setup(SmMulti *m, SmTransfer *xfer, const SmRequestSpec *spec)
 	}
 	if (xfer->headers == NULL)
 		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
+				(errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	SM_SETOPT(h, CURLOPT_HTTPHEADER, xfer->headers);
 
 	mrc = curl_multi_add_handle(m->multi, h);
 	if (mrc != CURLM_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-				 errmsg("could not start HTTP request: %s",
-						curl_multi_strerror(mrc))));
+		ereport(ERROR, (errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+						errmsg("could not start HTTP request: %s",
+							   curl_multi_strerror(mrc))));
 	xfer->added = true;
 }
 
@@ -890,14 +880,16 @@ sm_transport_describe_failure(const SmResponse *resp, SmFailure *failure)
 	if (resp->body_too_large)
 	{
 		snprintf(failure->message, sizeof(failure->message),
-				 "The reply was larger than segment_membership.max_reply_size (%zu bytes).",
+				 "The reply was larger than segment_membership.max_reply_size "
+				 "(%zu bytes).",
 				 resp->max_body);
 		return;
 	}
 	if (resp->curl_code != CURLE_OK)
 	{
-		const char *detail = resp->curl_error[0] ? resp->curl_error :
-			curl_easy_strerror(resp->curl_code);
+		const char *detail = resp->curl_error[0]
+								 ? resp->curl_error
+								 : curl_easy_strerror(resp->curl_code);
 
 		snprintf(failure->message, sizeof(failure->message), "%s", detail);
 		return;
@@ -916,10 +908,10 @@ static bool
 sm_is_token_error(const char *code)
 {
 	return strcmp(code, "ExpiredTokenException") == 0 ||
-		strcmp(code, "ExpiredToken") == 0 ||
-		strcmp(code, "RequestExpired") == 0 ||
-		strcmp(code, "UnrecognizedClientException") == 0 ||
-		strcmp(code, "InvalidClientTokenId") == 0;
+		   strcmp(code, "ExpiredToken") == 0 ||
+		   strcmp(code, "RequestExpired") == 0 ||
+		   strcmp(code, "UnrecognizedClientException") == 0 ||
+		   strcmp(code, "InvalidClientTokenId") == 0;
 }
 
 /*
@@ -932,9 +924,9 @@ sm_is_token_error(const char *code)
 static bool
 sm_try_clock_skew_correction(const SmResponse *resp, const SmFailure *f)
 {
-	time_t		server;
-	time_t		now;
-	long		new_offset;
+	time_t server;
+	time_t now;
+	long   new_offset;
 
 	if (resp->http_status != 400 && resp->http_status != 401 &&
 		resp->http_status != 403)
@@ -949,7 +941,7 @@ sm_try_clock_skew_correction(const SmResponse *resp, const SmFailure *f)
 	if (labs(new_offset - sm_clock_offset) < SM_CLOCK_SKEW_THRESHOLD_S)
 		return false;
 	if (labs(new_offset) > 7L * 24 * 3600)
-		return false;			/* not believable */
+		return false; /* not believable */
 	sm_clock_offset = (int) new_offset;
 	sm_transport_stats.clock_skew_corrections++;
 	return true;
@@ -961,16 +953,16 @@ sm_try_clock_skew_correction(const SmResponse *resp, const SmFailure *f)
 typedef struct SmRun
 {
 	const SmJobOps *ops;
-	void	   *arg;
-	int			njobs;
-	int			max_concurrency;
-	SmJobState *jobs;
-	int		   *waiting;		/* jobs in SM_JOB_WAITING */
-	int			nwaiting;
-	int			next_new;		/* lowest job never started */
-	int			nrunning;
-	int			ndone;
-	MemoryContext run_cxt;
+	void		   *arg;
+	int				njobs;
+	int				max_concurrency;
+	SmJobState	   *jobs;
+	int			   *waiting; /* jobs in SM_JOB_WAITING */
+	int				nwaiting;
+	int				next_new; /* lowest job never started */
+	int				nrunning;
+	int				ndone;
+	MemoryContext	run_cxt;
 } SmRun;
 
 /*
@@ -980,14 +972,14 @@ typedef struct SmRun
 static void
 sm_job_start_attempt(SmRun *run, int j)
 {
-	SmJobState *js = &run->jobs[j];
+	SmJobState	 *js = &run->jobs[j];
 	SmRequestSpec spec;
 	MemoryContext oldcxt;
 
 	if (js->attempt_cxt == NULL)
-		js->attempt_cxt = AllocSetContextCreate(run->run_cxt,
-												"segment_membership attempt",
-												ALLOCSET_DEFAULT_SIZES);
+		js->attempt_cxt =
+			AllocSetContextCreate(run->run_cxt, "segment_membership attempt",
+								  ALLOCSET_DEFAULT_SIZES);
 	else
 		MemoryContextReset(js->attempt_cxt);
 	oldcxt = MemoryContextSwitchTo(js->attempt_cxt);
@@ -1011,8 +1003,8 @@ sm_job_schedule_retry(SmRun *run, int j, long delay_ms)
 	SmJobState *js = &run->jobs[j];
 
 	js->phase = SM_JOB_WAITING;
-	js->retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-											   delay_ms);
+	js->retry_at =
+		TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay_ms);
 	run->waiting[run->nwaiting++] = j;
 	sm_transport_stats.retries++;
 }
@@ -1025,7 +1017,7 @@ sm_job_schedule_retry(SmRun *run, int j, long delay_ms)
 static void
 sm_job_completed(SmRun *run, SmTransfer *xfer)
 {
-	SmJobState *js = &run->jobs[xfer->job];
+	SmJobState	 *js = &run->jobs[xfer->job];
 	MemoryContext oldcxt;
 
 	/* whatever parsing the reply allocates goes away with the attempt */
@@ -1046,25 +1038,24 @@ sm_job_completed(SmRun *run, SmTransfer *xfer)
 static void
 sm_job_decide(SmRun *run, SmTransfer *xfer)
 {
-	SmJobState *js = &run->jobs[xfer->job];
-	SmResponse *resp = &xfer->resp;
-	SmFailure	failure;
+	SmJobState	*js = &run->jobs[xfer->job];
+	SmResponse	*resp = &xfer->resp;
+	SmFailure	 failure;
 	SmRetryClass cls;
 
 	js->xfer = NULL;
-	js->phase = SM_JOB_DONE;	/* unless retried below */
+	js->phase = SM_JOB_DONE; /* unless retried below */
 	run->nrunning--;
 
 	if (resp->body_oom)
 		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory"),
+				(errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
 				 errdetail("Failed while receiving a reply of %zu bytes.",
 						   resp->body_len)));
 
 	memset(&failure, 0, sizeof(failure));
-	if (resp->curl_code == CURLE_OK &&
-		resp->http_status >= 200 && resp->http_status < 300)
+	if (resp->curl_code == CURLE_OK && resp->http_status >= 200 &&
+		resp->http_status < 300)
 	{
 		const char *why = run->ops->accept(run->arg, xfer->job, resp);
 
@@ -1124,20 +1115,19 @@ sm_job_decide(SmRun *run, SmTransfer *xfer)
 
 	if (cls != SM_RETRY_NO && js->attempts < sm_guc_max_attempts)
 	{
-		int			cost = sm_retry_quota_acquire(&sm_quota, cls);
+		int cost = sm_retry_quota_acquire(&sm_quota, cls);
 
 		if (cost > 0)
 		{
-			long		delay;
+			long delay;
 
 			js->retries++;
 			js->last_retry_cost = cost;
-			delay = sm_retry_backoff_ms(cls, js->retries,
-										sm_random_fraction());
-			delay = sm_retry_apply_hint(delay,
-										sm_retry_parse_hint(resp->amz_retry_after,
-															resp->retry_after,
-															time(NULL)));
+			delay =
+				sm_retry_backoff_ms(cls, js->retries, sm_random_fraction());
+			delay = sm_retry_apply_hint(
+				delay, sm_retry_parse_hint(resp->amz_retry_after,
+										   resp->retry_after, time(NULL)));
 			sm_job_schedule_retry(run, xfer->job, delay);
 			return;
 		}
@@ -1164,7 +1154,7 @@ sm_run_start_due(SmRun *run)
 
 	while (i < run->nwaiting)
 	{
-		int			j = run->waiting[i];
+		int j = run->waiting[i];
 
 		if (run->jobs[j].retry_at > now ||
 			run->nrunning >= run->max_concurrency)
@@ -1194,11 +1184,12 @@ sm_run_start_due(SmRun *run)
 void
 sm_run_jobs(int njobs, int max_concurrency, const SmJobOps *ops, void *arg)
 {
-	SmMulti    *m = &sm_main;
-	SmRun		run;
+	SmMulti *m = &sm_main;
+	SmRun	 run;
 
 	sm_transport_init();
-	SM_MSETOPT(m->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) max_concurrency);
+	SM_MSETOPT(m->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+			   (long) max_concurrency);
 	SM_MSETOPT(m->multi, CURLMOPT_MAXCONNECTS, (long) max_concurrency);
 
 	memset(&run, 0, sizeof(run));
@@ -1219,7 +1210,7 @@ sm_run_jobs(int njobs, int max_concurrency, const SmJobOps *ops, void *arg)
 		{
 			TimestampTz next_retry;
 			long		wait_ms;
-			CURLMsg    *msg;
+			CURLMsg	   *msg;
 			int			msgs_left;
 
 			CHECK_FOR_INTERRUPTS();
@@ -1231,11 +1222,9 @@ sm_run_jobs(int njobs, int max_concurrency, const SmJobOps *ops, void *arg)
 			if (run.nrunning == 0)
 			{
 				/* only retries pending: sleep on the latch alone */
-				int			rc = WaitLatch(MyLatch,
-										   WL_LATCH_SET | WL_TIMEOUT |
-										   WL_EXIT_ON_PM_DEATH,
-										   Max(wait_ms, 1),
-										   sm_wait_event_info());
+				int rc = WaitLatch(
+					MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					Max(wait_ms, 1), sm_wait_event_info());
 
 				if (rc & WL_LATCH_SET)
 				{
@@ -1263,7 +1252,7 @@ sm_run_jobs(int njobs, int max_concurrency, const SmJobOps *ops, void *arg)
 	}
 	PG_CATCH();
 	{
-		int			j;
+		int j;
 
 		for (j = 0; j < njobs; j++)
 			if (run.jobs[j].xfer != NULL)
@@ -1287,17 +1276,17 @@ sm_run_jobs(int njobs, int max_concurrency, const SmJobOps *ops, void *arg)
 void
 sm_http_fetch(const SmRequestSpec *spec, SmResponse *resp)
 {
-	SmMulti    *m = &sm_fetch;
+	SmMulti *m = &sm_fetch;
 	SmTransfer *volatile xfer = NULL;
 
 	sm_transport_init();
 	if (m->multi == NULL)
-		sm_multi_init(m);		/* only backends that fetch credentials */
+		sm_multi_init(m); /* only backends that fetch credentials */
 	sm_transport_stats.credential_fetches++;
 	PG_TRY();
 	{
-		CURLMsg    *msg = NULL;
-		int			msgs_left;
+		CURLMsg *msg = NULL;
+		int		 msgs_left;
 
 		xfer = sm_transfer_start(m, spec, CurrentMemoryContext, 0, false);
 		for (;;)

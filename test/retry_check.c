@@ -17,24 +17,26 @@
 
 #include "retry.h"
 
-static int	passed = 0;
-static int	failed = 0;
+static int passed = 0;
+static int failed = 0;
 
-#define CHECK(cond) \
-	do { \
-		if (cond) \
-			passed++; \
-		else \
-		{ \
-			failed++; \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-		} \
+#define CHECK(cond)                                                           \
+	do                                                                        \
+	{                                                                         \
+		if (cond)                                                             \
+			passed++;                                                         \
+		else                                                                  \
+		{                                                                     \
+			failed++;                                                         \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,  \
+					#cond);                                                   \
+		}                                                                     \
 	} while (0)
 
 static void
 check_code(const char *raw, const char *want)
 {
-	char		out[128];
+	char out[128];
 
 	sm_retry_normalize_code(raw, out, sizeof(out));
 	if (strcmp(out, want) == 0)
@@ -42,7 +44,8 @@ check_code(const char *raw, const char *want)
 	else
 	{
 		failed++;
-		fprintf(stderr, "normalize(\"%s\") = \"%s\", want \"%s\"\n", raw, out, want);
+		fprintf(stderr, "normalize(\"%s\") = \"%s\", want \"%s\"\n", raw, out,
+				want);
 	}
 }
 
@@ -50,29 +53,36 @@ int
 main(void)
 {
 	SmRetryQuota q;
-	int			i;
-	int			cost;
-	time_t		now = 1764331200;	/* 2025-11-28 12:00:00 UTC */
+	int			 i;
+	int			 cost;
+	time_t		 now = 1764331200; /* 2025-11-28 12:00:00 UTC */
 
 	/* classification */
 	CHECK(sm_retry_classify_http(429, "") == SM_RETRY_THROTTLING);
-	CHECK(sm_retry_classify_http(400, "ThrottlingException") == SM_RETRY_THROTTLING);
-	CHECK(sm_retry_classify_http(400, "TooManyRequestsException") == SM_RETRY_THROTTLING);
-	CHECK(sm_retry_classify_http(500, "InternalServerException") == SM_RETRY_TRANSIENT);
+	CHECK(sm_retry_classify_http(400, "ThrottlingException") ==
+		  SM_RETRY_THROTTLING);
+	CHECK(sm_retry_classify_http(400, "TooManyRequestsException") ==
+		  SM_RETRY_THROTTLING);
+	CHECK(sm_retry_classify_http(500, "InternalServerException") ==
+		  SM_RETRY_TRANSIENT);
 	CHECK(sm_retry_classify_http(502, "") == SM_RETRY_TRANSIENT);
 	CHECK(sm_retry_classify_http(503, "") == SM_RETRY_TRANSIENT);
 	CHECK(sm_retry_classify_http(504, "") == SM_RETRY_TRANSIENT);
 	CHECK(sm_retry_classify_http(400, "RequestTimeout") == SM_RETRY_TRANSIENT);
 	CHECK(sm_retry_classify_http(400, "BadRequestException") == SM_RETRY_NO);
 	CHECK(sm_retry_classify_http(403, "AccessDeniedException") == SM_RETRY_NO);
-	CHECK(sm_retry_classify_http(404, "ResourceNotFoundException") == SM_RETRY_NO);
+	CHECK(sm_retry_classify_http(404, "ResourceNotFoundException") ==
+		  SM_RETRY_NO);
 	CHECK(sm_retry_classify_http(501, "") == SM_RETRY_NO);
 	CHECK(sm_retry_is_clock_skew_code("InvalidSignatureException"));
 	CHECK(!sm_retry_is_clock_skew_code("ResourceNotFoundException"));
 
 	/* error code clean-up, as botocore and the JS SDK do it */
-	check_code("ThrottlingException:http://internal.amazon.com/coral/com.amazonaws.profile/", "ThrottlingException");
-	check_code("com.amazonaws.profile#BadRequestException", "BadRequestException");
+	check_code("ThrottlingException:http://internal.amazon.com/coral/"
+			   "com.amazonaws.profile/",
+			   "ThrottlingException");
+	check_code("com.amazonaws.profile#BadRequestException",
+			   "BadRequestException");
 	check_code("aws.protocoltests#FooError:http://x,y", "FooError");
 	check_code("  Plain  ", "Plain");
 	check_code("", "");
@@ -93,8 +103,10 @@ main(void)
 	/* server hints */
 	CHECK(sm_retry_parse_hint("200", NULL, now) == 200);
 	CHECK(sm_retry_parse_hint(NULL, "2", now) == 2000);
-	CHECK(sm_retry_parse_hint(NULL, "Fri, 28 Nov 2025 12:00:03 GMT", now) == 3000);
-	CHECK(sm_retry_parse_hint(NULL, "Fri, 28 Nov 2025 11:00:00 GMT", now) == 0);
+	CHECK(sm_retry_parse_hint(NULL, "Fri, 28 Nov 2025 12:00:03 GMT", now) ==
+		  3000);
+	CHECK(sm_retry_parse_hint(NULL, "Fri, 28 Nov 2025 11:00:00 GMT", now) ==
+		  0);
 	CHECK(sm_retry_parse_hint("abc", NULL, now) == -1);
 	CHECK(sm_retry_parse_hint(NULL, NULL, now) == -1);
 	CHECK(sm_retry_apply_hint(100, -1) == 100);

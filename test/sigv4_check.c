@@ -79,7 +79,7 @@ path_join(const char *dir, const char *name)
 {
 	size_t dl = strlen(dir);
 	size_t nl = strlen(name);
-	char *p = xmalloc(dl + nl + 2);
+	char  *p = xmalloc(dl + nl + 2);
 
 	memcpy(p, dir, dl);
 	p[dl] = '/';
@@ -95,8 +95,8 @@ path_join(const char *dir, const char *name)
 static char *
 read_file(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf;
+	FILE  *f = fopen(path, "rb");
+	char  *buf;
 	size_t cap = 4096;
 	size_t n = 0;
 
@@ -167,9 +167,9 @@ static long long
 days_from_civil(long long y, unsigned m, unsigned d)
 {
 	long long era;
-	unsigned yoe;
-	unsigned doy;
-	unsigned doe;
+	unsigned  yoe;
+	unsigned  doy;
+	unsigned  doe;
 
 	y -= m <= 2;
 	era = (y >= 0 ? y : y - 399) / 400;
@@ -187,7 +187,7 @@ days_from_civil(long long y, unsigned m, unsigned d)
 static bool
 parse_iso_timestamp(const char *s, time_t *out)
 {
-	int y, mo, d, h, mi, se;
+	int	 y, mo, d, h, mi, se;
 	char z;
 
 	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &se,
@@ -217,12 +217,12 @@ typedef enum JsonType
 
 typedef struct JsonValue
 {
-	JsonType type;
-	bool boolean;
-	double number;
-	char *string;
-	int count;				  /* members of an object / array */
-	char **keys;			  /* object member names (NULL for arrays) */
+	JsonType		   type;
+	bool			   boolean;
+	double			   number;
+	char			  *string;
+	int				   count; /* members of an object / array */
+	char			 **keys;  /* object member names (NULL for arrays) */
 	struct JsonValue **items; /* member values */
 } JsonValue;
 
@@ -307,7 +307,7 @@ static long
 json_parse_hex4(JsonParser *jp)
 {
 	long v = 0;
-	int i;
+	int	 i;
 
 	if (jp->end - jp->p < 4)
 		return -1;
@@ -338,7 +338,7 @@ static char *
 json_parse_string(JsonParser *jp)
 {
 	/* the decoded text is never longer than the encoded one */
-	char *buf = xmalloc((size_t) (jp->end - jp->p) + 1);
+	char  *buf = xmalloc((size_t) (jp->end - jp->p) + 1);
 	size_t o = 0;
 
 	jp->p++;
@@ -427,7 +427,7 @@ static bool
 json_parse_container(JsonParser *jp, JsonValue *v, bool is_object, int depth)
 {
 	char close = is_object ? '}' : ']';
-	int cap = 0;
+	int	 cap = 0;
 
 	jp->p++;
 	json_skip_ws(jp);
@@ -438,7 +438,7 @@ json_parse_container(JsonParser *jp, JsonValue *v, bool is_object, int depth)
 	}
 	for (;;)
 	{
-		char *key = NULL;
+		char	  *key = NULL;
 		JsonValue *item;
 
 		json_skip_ws(jp);
@@ -469,9 +469,9 @@ json_parse_container(JsonParser *jp, JsonValue *v, bool is_object, int depth)
 		}
 		if (v->count == cap)
 		{
-			int newcap = cap == 0 ? 8 : cap * 2;
+			int			newcap = cap == 0 ? 8 : cap * 2;
 			JsonValue **ni = xmalloc(sizeof(JsonValue *) * (size_t) newcap);
-			char **nk = xmalloc(sizeof(char *) * (size_t) newcap);
+			char	  **nk = xmalloc(sizeof(char *) * (size_t) newcap);
 
 			if (v->count > 0)
 			{
@@ -560,8 +560,8 @@ json_parse_value(JsonParser *jp, int depth)
 	else if (*jp->p == '-' || (*jp->p >= '0' && *jp->p <= '9'))
 	{
 		const char *start = jp->p;
-		char *tmp;
-		char *endp;
+		char	   *tmp;
+		char	   *endp;
 
 		while (jp->p < jp->end && strchr("+-.eE0123456789", *jp->p) != NULL)
 			jp->p++;
@@ -666,13 +666,13 @@ json_get_bool(const JsonValue *v, const char *key, bool dflt)
 
 typedef struct ParsedRequest
 {
-	char *method;
-	char *path;
-	char *query; /* NULL when the target has no '?' */
+	char		*method;
+	char		*path;
+	char		*query; /* NULL when the target has no '?' */
 	SigV4Header *headers;
-	int nheaders;
-	char *body;
-	size_t body_len;
+	int			 nheaders;
+	char		*body;
+	size_t		 body_len;
 } ParsedRequest;
 
 /*
@@ -715,8 +715,8 @@ parse_request(const char *text, size_t len, ParsedRequest *r,
 	const char *target_end;
 	const char *q;
 	const char *t;
-	size_t line_len;
-	int cap = 0;
+	size_t		line_len;
+	int			cap = 0;
 
 	memset(r, 0, sizeof(*r));
 
@@ -769,7 +769,7 @@ parse_request(const char *text, size_t len, ParsedRequest *r,
 		}
 		if (*p == ' ' || *p == '\t')
 		{
-			char *old;
+			char  *old;
 			size_t ol;
 
 			if (r->nheaders == 0)
@@ -798,7 +798,7 @@ parse_request(const char *text, size_t len, ParsedRequest *r,
 			}
 			if (r->nheaders == cap)
 			{
-				int newcap = cap == 0 ? 8 : cap * 2;
+				int			 newcap = cap == 0 ? 8 : cap * 2;
 				SigV4Header *nh =
 					xmalloc(sizeof(SigV4Header) * (size_t) newcap);
 
@@ -836,10 +836,10 @@ static bool
 compare_file(const char *casename, const char *dir, const char *file,
 			 const char *actual)
 {
-	char *path = path_join(dir, file);
+	char  *path = path_join(dir, file);
 	size_t len;
-	char *expected = read_file(path, &len);
-	bool ok;
+	char  *expected = read_file(path, &len);
+	bool   ok;
 
 	if (expected == NULL)
 	{
@@ -864,22 +864,22 @@ compare_file(const char *casename, const char *dir, const char *file,
 static bool
 run_case(const char *casedir, const char *casename)
 {
-	char *ctx_path = path_join(casedir, "context.json");
-	char *req_path = path_join(casedir, "request.txt");
-	char *ctx_text = NULL;
-	char *req_text = NULL;
-	size_t ctx_len;
-	size_t req_len;
-	JsonValue *ctx = NULL;
+	char			*ctx_path = path_join(casedir, "context.json");
+	char			*req_path = path_join(casedir, "request.txt");
+	char			*ctx_text = NULL;
+	char			*req_text = NULL;
+	size_t			 ctx_len;
+	size_t			 req_len;
+	JsonValue		*ctx = NULL;
 	const JsonValue *jcreds;
-	const char *error = NULL;
-	const char *ts;
-	ParsedRequest pr;
-	SigV4Request req;
+	const char		*error = NULL;
+	const char		*ts;
+	ParsedRequest	 pr;
+	SigV4Request	 req;
 	SigV4Credentials creds;
-	SigV4Result res;
-	bool ok = false;
-	int rc;
+	SigV4Result		 res;
+	bool			 ok = false;
+	int				 rc;
 
 	memset(&pr, 0, sizeof(pr));
 	memset(&res, 0, sizeof(res));
@@ -975,12 +975,12 @@ cmp_names(const void *a, const void *b)
 static void
 run_dir(const char *dir)
 {
-	DIR *d = opendir(dir);
+	DIR			  *d = opendir(dir);
 	struct dirent *de;
-	char **names = NULL;
-	int n = 0;
-	int cap = 0;
-	int i;
+	char		 **names = NULL;
+	int			   n = 0;
+	int			   cap = 0;
+	int			   i;
 
 	if (d == NULL)
 	{
@@ -990,8 +990,8 @@ run_dir(const char *dir)
 	}
 	while ((de = readdir(d)) != NULL)
 	{
-		char *casedir;
-		char *ctx;
+		char	   *casedir;
+		char	   *ctx;
 		struct stat st;
 
 		if (de->d_name[0] == '.')
@@ -1002,7 +1002,7 @@ run_dir(const char *dir)
 		{
 			if (n == cap)
 			{
-				int newcap = cap == 0 ? 64 : cap * 2;
+				int	   newcap = cap == 0 ? 64 : cap * 2;
 				char **nn = xmalloc(sizeof(char *) * (size_t) newcap);
 
 				if (n > 0)
@@ -1092,12 +1092,12 @@ check_str(const char *casename, const char *what, const char *expected,
 static void
 check_golden(const char *token)
 {
-	const char *name = token ? "builtin/golden-with-token" : "builtin/golden";
+	const char	*name = token ? "builtin/golden-with-token" : "builtin/golden";
 	SigV4Request req;
 	SigV4Credentials creds = {GOLDEN_AKID, GOLDEN_SECRET, token};
-	SigV4Result res;
-	bool ok = true;
-	int rc;
+	SigV4Result		 res;
+	bool			 ok = true;
+	int				 rc;
 
 	golden_request(&req);
 	rc = sigv4_sign(&req, &creds, NULL, true, &res);
@@ -1171,7 +1171,7 @@ static bool
 contains_bytes(const void *hay, size_t hlen, const void *needle, size_t nlen)
 {
 	const unsigned char *h = hay;
-	size_t i;
+	size_t				 i;
 
 	if (nlen == 0 || nlen > hlen)
 		return false;
@@ -1192,17 +1192,17 @@ contains_bytes(const void *hay, size_t hlen, const void *needle, size_t nlen)
 static void
 check_key_cache(void)
 {
-	const char *name = "builtin/key-cache";
-	SigV4KeyCache cache;
-	SigV4Request req;
-	SigV4Credentials creds = {GOLDEN_AKID, GOLDEN_SECRET, NULL};
-	SigV4Credentials creds2 = {GOLDEN_AKID, "another-secret", NULL};
-	SigV4Result res;
-	SigV4Result ref;
-	bool ok = true;
-	unsigned long d;
-	int i;
-	size_t j;
+	const char			*name = "builtin/key-cache";
+	SigV4KeyCache		 cache;
+	SigV4Request		 req;
+	SigV4Credentials	 creds = {GOLDEN_AKID, GOLDEN_SECRET, NULL};
+	SigV4Credentials	 creds2 = {GOLDEN_AKID, "another-secret", NULL};
+	SigV4Result			 res;
+	SigV4Result			 ref;
+	bool				 ok = true;
+	unsigned long		 d;
+	int					 i;
+	size_t				 j;
 	const unsigned char *raw;
 
 	sigv4_key_cache_init(&cache);
@@ -1348,9 +1348,9 @@ static bool
 expect_einval(const char *what, const SigV4Request *req,
 			  const SigV4Credentials *creds)
 {
-	SigV4Result res;
+	SigV4Result				 res;
 	static const SigV4Result zero;
-	int rc;
+	int						 rc;
 
 	memset(&res, 0x5A, sizeof(res));
 	rc = sigv4_sign(req, creds, NULL, true, &res);
@@ -1373,12 +1373,12 @@ expect_einval(const char *what, const SigV4Request *req,
 static void
 check_invalid_input(void)
 {
-	SigV4Request req;
+	SigV4Request	 req;
 	SigV4Credentials creds = {GOLDEN_AKID, GOLDEN_SECRET, NULL};
 	SigV4Credentials bad;
-	SigV4Header h[3];
-	SigV4Result res;
-	bool ok = true;
+	SigV4Header		 h[3];
+	SigV4Result		 res;
+	bool			 ok = true;
 
 	golden_request(&req);
 	ok &= expect_einval("NULL request", NULL, &creds);
@@ -1508,9 +1508,9 @@ check_uri_encode(void)
 {
 	const char *name = "builtin/uri-encode";
 	const char *in = "a b/\xE1\x88\xB4~-_.%+=";
-	char buf[80];
-	size_t n;
-	bool ok = true;
+	char		buf[80];
+	size_t		n;
+	bool		ok = true;
 
 	n = sigv4_uri_encode(in, strlen(in), true, buf, sizeof(buf));
 	ok &= check_str(name, "keep slash", "a%20b/%E1%88%B4~-_.%25%2B%3D", buf);
@@ -1553,12 +1553,12 @@ canonical_of(const char *path, const char *query, bool normalize,
 			 const SigV4Header *extra, int nextra, bool sign_body,
 			 const char *token)
 {
-	SigV4Header h[16];
-	SigV4Request req;
+	SigV4Header		 h[16];
+	SigV4Request	 req;
 	SigV4Credentials creds = {GOLDEN_AKID, GOLDEN_SECRET, token};
-	SigV4Result res;
-	char *cr;
-	int i;
+	SigV4Result		 res;
+	char			*cr;
+	int				 i;
 
 	memset(&req, 0, sizeof(req));
 	h[0].name = "host";
@@ -1708,7 +1708,7 @@ int
 main(int argc, char **argv)
 {
 	bool builtin = true;
-	int i;
+	int	 i;
 
 	for (i = 1; i < argc; i++)
 	{
