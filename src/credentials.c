@@ -410,6 +410,66 @@ sm_fetch(const char *method, const char *url, const char **headers,
 	return true;
 }
 
+/*
+ * sm_sign_headers
+ *		Sign a POST of body to host and path for service in region with
+ *		cred (cache may be NULL), and append the headers to send: Host,
+ *		Content-Type, X-Amz-Date, X-Amz-Security-Token (when there is a
+ *		token) and Authorization, palloc'd, at headers[*n].  Every attempt is
+ *		signed with the current (skew-corrected) time.  Returns false, with
+ *		nothing appended, when the credentials cannot sign.
+ */
+bool
+sm_sign_headers(const SmCredentials *cred, const char *host, const char *path,
+				const char *content_type, const char *body, size_t body_len,
+				const char *region, const char *service, SigV4KeyCache *cache,
+				const char **headers, int *n)
+{
+	SigV4Header		 hdrs[2];
+	SigV4Request	 req;
+	SigV4Credentials sc;
+	SigV4Result		 res;
+	int				 rc;
+
+	hdrs[0].name = "Host";
+	hdrs[0].value = host;
+	hdrs[1].name = "Content-Type";
+	hdrs[1].value = content_type;
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.path = path;
+	req.headers = hdrs;
+	req.nheaders = 2;
+	req.body = body;
+	req.body_len = body_len;
+	req.region = region;
+	req.service = service;
+	req.timestamp = sm_signing_time();
+	req.normalize_path = true;
+	sc.access_key_id = cred->access_key_id;
+	sc.secret_access_key = cred->secret_access_key;
+	sc.session_token = cred->session_token;
+	memset(&res, 0, sizeof(res));
+	rc = sigv4_sign(&req, &sc, cache, false, &res);
+	if (rc == ENOMEM)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (rc != 0)
+	{
+		sigv4_result_free(&res);
+		return false;
+	}
+	headers[(*n)++] = psprintf("Host: %s", host);
+	headers[(*n)++] = psprintf("Content-Type: %s", content_type);
+	headers[(*n)++] = psprintf("X-Amz-Date: %s", res.amz_date);
+	if (cred->session_token != NULL && cred->session_token[0] != '\0')
+		headers[(*n)++] =
+			psprintf("X-Amz-Security-Token: %s", cred->session_token);
+	headers[(*n)++] = psprintf("Authorization: %s", res.authorization);
+	sigv4_result_free(&res);
+	return true;
+}
+
 /* ----------------------------------------------------------------
  * STS
  * ----------------------------------------------------------------
@@ -453,6 +513,8 @@ static bool
 sm_sts_call(const SmTarget *target, const char *action, const char *form,
 			const SmCredentials *signer, SmCredentials *out, StringInfo why)
 {
+	static const char form_type[] =
+		"application/x-www-form-urlencoded; charset=utf-8";
 	SmEndpoint	ep;
 	SmResponse	resp;
 	const char *headers[8];
@@ -466,52 +528,19 @@ sm_sts_call(const SmTarget *target, const char *action, const char *form,
 	path = psprintf("%s/", ep.path_prefix);
 	url = psprintf("%s://%s%s", ep.https ? "https" : "http", ep.host_header,
 				   path);
-	headers[n++] = psprintf("Host: %s", ep.host_header);
-	headers[n++] =
-		"Content-Type: application/x-www-form-urlencoded; charset=utf-8";
 	headers[n++] = "Accept: text/xml";
-	if (signer != NULL)
+	if (signer == NULL)
 	{
-		SigV4Header		 hdrs[2];
-		SigV4Request	 req;
-		SigV4Credentials sc;
-		SigV4Result		 res;
-		int				 rc;
-
-		hdrs[0].name = "Host";
-		hdrs[0].value = ep.host_header;
-		hdrs[1].name = "Content-Type";
-		hdrs[1].value = "application/x-www-form-urlencoded; charset=utf-8";
-		memset(&req, 0, sizeof(req));
-		req.method = "POST";
-		req.path = path;
-		req.headers = hdrs;
-		req.nheaders = 2;
-		req.body = form;
-		req.body_len = strlen(form);
-		req.region = target->region;
-		req.service = "sts";
-		req.timestamp = sm_signing_time();
-		req.normalize_path = true;
-		sc.access_key_id = signer->access_key_id;
-		sc.secret_access_key = signer->secret_access_key;
-		sc.session_token = signer->session_token;
-		memset(&res, 0, sizeof(res));
-		rc = sigv4_sign(&req, &sc, NULL, false, &res);
-		if (rc != 0)
-		{
-			sigv4_result_free(&res);
-			appendStringInfo(
-				why, "%s could not be signed with the source credentials",
-				action);
-			return false;
-		}
-		headers[n++] = psprintf("X-Amz-Date: %s", res.amz_date);
-		if (signer->session_token != NULL && signer->session_token[0] != '\0')
-			headers[n++] =
-				psprintf("X-Amz-Security-Token: %s", signer->session_token);
-		headers[n++] = psprintf("Authorization: %s", res.authorization);
-		sigv4_result_free(&res);
+		headers[n++] = psprintf("Host: %s", ep.host_header);
+		headers[n++] = psprintf("Content-Type: %s", form_type);
+	}
+	else if (!sm_sign_headers(signer, ep.host_header, path, form_type, form,
+							  strlen(form), target->region, "sts", NULL,
+							  headers, &n))
+	{
+		appendStringInfo(
+			why, "%s could not be signed with the source credentials", action);
+		return false;
 	}
 
 	if (!sm_fetch("POST", url, headers, n, form, target->ca_file, &resp, &err))

@@ -400,12 +400,6 @@ sm_build(void *arg, int job, SmRequestSpec *spec)
 	SmCall				*call = (SmCall *) arg;
 	SmBatch				*b = &call->batches[job];
 	const SmCredentials *cred;
-	SigV4Header			 hdrs[2];
-	SigV4Request		 req;
-	SigV4Credentials	 sc;
-	SigV4Result			 res;
-	int					 rc;
-	int					 n = 0;
 
 	if (b->body == NULL)
 	{
@@ -443,57 +437,22 @@ sm_build(void *arg, int job, SmRequestSpec *spec)
 		sm_key_cache_ready = true;
 	}
 
-	hdrs[0].name = "Host";
-	hdrs[0].value = call->target.endpoint.host_header;
-	hdrs[1].name = "Content-Type";
-	hdrs[1].value = "application/json";
-	memset(&req, 0, sizeof(req));
-	req.method = "POST";
-	req.path = call->path;
-	req.query = NULL;
-	req.headers = hdrs;
-	req.nheaders = 2;
-	req.body = b->body;
-	req.body_len = b->body_len;
-	req.region = call->target.region;
-	req.service = "profile";
-	req.timestamp = sm_signing_time();
-	req.normalize_path = true;
-	sc.access_key_id = cred->access_key_id;
-	sc.secret_access_key = cred->secret_access_key;
-	sc.session_token = cred->session_token;
-	memset(&res, 0, sizeof(res));
-	rc = sigv4_sign(&req, &sc, &sm_key_cache, false, &res);
-	sm_transport_stats.signing_keys_derived =
-		(int64) sigv4_key_cache_derivations(&sm_key_cache);
-	if (rc != 0)
-	{
-		sigv4_result_free(&res);
-		if (rc == ENOMEM)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	spec->method = "POST";
+	spec->url = call->url;
+	spec->body = b->body;
+	spec->body_len = b->body_len;
+	spec->headers[spec->nheaders++] = "Accept: application/json";
+	if (!sm_sign_headers(cred, call->target.endpoint.host_header, call->path,
+						 "application/json", b->body, b->body_len,
+						 call->target.region, "profile", &sm_key_cache,
+						 spec->headers, &spec->nheaders))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 						errmsg("could not sign request"),
 						errdetail("The credentials from the %s source are not "
 								  "usable for signing.",
 								  cred->source)));
-	}
-
-	spec->method = "POST";
-	spec->url = call->url;
-	spec->body = b->body;
-	spec->body_len = b->body_len;
-	spec->headers[n++] =
-		psprintf("Host: %s", call->target.endpoint.host_header);
-	spec->headers[n++] = "Content-Type: application/json";
-	spec->headers[n++] = "Accept: application/json";
-	spec->headers[n++] = psprintf("X-Amz-Date: %s", res.amz_date);
-	if (cred->session_token != NULL && cred->session_token[0] != '\0')
-		spec->headers[n++] =
-			psprintf("X-Amz-Security-Token: %s", cred->session_token);
-	spec->headers[n++] = psprintf("Authorization: %s", res.authorization);
-	spec->nheaders = n;
-	sigv4_result_free(&res);
+	sm_transport_stats.signing_keys_derived =
+		(int64) sigv4_key_cache_derivations(&sm_key_cache);
 	spec->ca_file = call->target.ca_file;
 	spec->connect_timeout_ms = sm_guc_connect_timeout_ms;
 	spec->timeout_ms = sm_guc_request_timeout_ms;
