@@ -59,11 +59,19 @@ finish() {
 	echo
 	echo "Summary:"
 	printf '  %s\n' "${SUMMARY[@]}"
+	if [ "$TOTAL_FAILED" -eq 0 ]; then
+		rm -rf "$LOGS"
+	else
+		[ -n "${SM_WORK:-}" ] && cp "$SM_WORK/postgres.log" "$SM_WORK/mock/mock.log" "$LOGS/" 2>/dev/null
+		echo "logs kept in $LOGS"
+	fi
 	echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
 	[ "$TOTAL_FAILED" -eq 0 ]
 }
 
 LOGS=$(mktemp -d /tmp/segment_membership-logs.XXXXXX)
+# the summary line must stay the last line: no server log dump at exit
+SM_QUIET_FAILURE=1
 
 echo "== build and install"
 if ! sm_install >"$LOGS/build.log" 2>&1; then
