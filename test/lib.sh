@@ -84,12 +84,14 @@ sm_init_cluster() {
 
 # sm_start_postgres [extra server options...]: start with the environment
 # in SM_PG_ENV (the server process's environment is what the extension
-# sees; nothing else of root's environment leaks in).
+# sees; nothing else of root's environment leaks in).  SM_PG_WRAPPER, when
+# set, is run instead of postgres (Valgrind); SM_PG_EXTRA_OPTS adds options.
 sm_start_postgres() {
 	(cd "$SM_WORK" && runuser -u postgres -- env -i PATH=/usr/bin:/bin LANG=C.UTF-8 \
 		HOME="$SM_WORK/home" "${SM_PG_ENV[@]}" \
-		"$PGBIN/pg_ctl" -D "$SM_WORK/data" -l "$SM_WORK/postgres.log" -w -t 60 \
-		-o "-p $PGPORT -k $SM_WORK -c listen_addresses='' -c fsync=off -c jit=off $*" start >/dev/null) ||
+		"$PGBIN/pg_ctl" -D "$SM_WORK/data" -l "$SM_WORK/postgres.log" -w -t 300 \
+		${SM_PG_WRAPPER:+-p "$SM_PG_WRAPPER"} \
+		-o "-p $PGPORT -k $SM_WORK -c listen_addresses='' -c fsync=off -c jit=off $* ${SM_PG_EXTRA_OPTS:-}" start >/dev/null) ||
 		{ tail -n 30 "$SM_WORK/postgres.log" >&2; return 1; }
 }
 

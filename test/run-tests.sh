@@ -13,8 +13,8 @@
 # failure.
 #
 # Options:
-#   --valgrind    run the pg_regress suite with the backends under Valgrind
-#                 memcheck (slow; see README)
+#   --valgrind    run the pg_regress suite and the credential tests with the
+#                 backends under Valgrind memcheck (slow; see README)
 #   --quick       skip the fault matrix, the load test and the credential
 #                 chain tests
 set -u
@@ -122,6 +122,10 @@ record "pg_regress" "$LOGS/regress.sum"
 [ -f regression.diffs ] && head -n 200 regression.diffs >&2
 
 if [ -n "$SM_VALGRIND" ]; then
+	# the credential chain's code paths too (restarts keep Valgrind)
+	echo "== t_credentials (under Valgrind)"
+	bash test/t_credentials.sh >"$LOGS/t_credentials.log" 2>&1
+	record "credentials" "$LOGS/t_credentials.log"
 	sm_stop_postgres
 	valgrind_report >"$LOGS/valgrind.log" 2>&1
 	record "valgrind" "$LOGS/valgrind.log"

@@ -23,11 +23,9 @@ exec valgrind --quiet --track-origins=yes --num-callers=30 --leak-check=no \\
 EOF2
 	chmod 755 "$VG_DIR/postgres"
 	chown -R postgres "$VG_DIR"
-	(cd "$SM_WORK" && runuser -u postgres -- env -i PATH=/usr/bin:/bin LANG=C.UTF-8 \
-		HOME="$SM_WORK/home" "${SM_PG_ENV[@]}" \
-		"$PGBIN/pg_ctl" -D "$SM_WORK/data" -l "$SM_WORK/postgres.log" -w -t 300 -p "$VG_DIR/postgres" \
-		-o "-p $PGPORT -k $SM_WORK -c listen_addresses='' -c fsync=off -c jit=off -c segment_membership.connect_timeout_ms=60000" start >/dev/null) ||
-		{ tail -n 30 "$SM_WORK/postgres.log" >&2; return 1; }
+	export SM_PG_WRAPPER=$VG_DIR/postgres
+	export SM_PG_EXTRA_OPTS="-c segment_membership.connect_timeout_ms=60000"
+	sm_start_postgres
 }
 
 # valgrind_report: one test per backend log; a non-empty log is a failure
