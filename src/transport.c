@@ -867,7 +867,7 @@ sm_curl_retry_class(CURLcode rc)
  *		Fill in code, message, status and request id of a failure from an
  *		attempt's response.
  */
-void
+static void
 sm_transport_describe_failure(const SmResponse *resp, SmFailure *failure)
 {
 	failure->http_status = resp->http_status;

@@ -131,7 +131,5 @@ extern void	  sm_run_jobs(int njobs, int max_concurrency, const SmJobOps *ops,
 extern void	  sm_http_fetch(const SmRequestSpec *spec, SmResponse *resp);
 extern time_t sm_signing_time(void);
 extern int	  sm_retry_quota_available(void);
-extern void	  sm_transport_describe_failure(const SmResponse *resp,
-											SmFailure		 *failure);
 
 #endif /* SM_TRANSPORT_H */
