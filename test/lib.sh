@@ -16,7 +16,23 @@
 set -u
 
 SM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# SM_PRIVATE_PG=DIR: build, install and run against a private copy of
+# Debian's PostgreSQL 15 under DIR (made on first use), so that several
+# clones can run their tests at once without installing into each other's
+# server.  Unset (CI, users), the system installation is used.
+if [ -n "${SM_PRIVATE_PG:-}" ]; then
+	if [ ! -x "$SM_PRIVATE_PG/usr/lib/postgresql/15/bin/pg_config" ]; then
+		mkdir -p "$SM_PRIVATE_PG/usr/lib/postgresql" "$SM_PRIVATE_PG/usr/share/postgresql" "$SM_PRIVATE_PG/usr/include"
+		cp -a /usr/lib/postgresql/15 "$SM_PRIVATE_PG/usr/lib/postgresql/"
+		cp -a /usr/share/postgresql/15 "$SM_PRIVATE_PG/usr/share/postgresql/"
+		ln -sfn /usr/include/postgresql "$SM_PRIVATE_PG/usr/include/postgresql"
+		chmod -R a+rX "$SM_PRIVATE_PG"
+	fi
+	PG_CONFIG=$SM_PRIVATE_PG/usr/lib/postgresql/15/bin/pg_config
+fi
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+export PG_CONFIG
 PGBIN=$($PG_CONFIG --bindir)
 SM_PYTHON=/usr/bin/python3
 
