@@ -2,10 +2,11 @@
  *
  * compat.h
  *		Every PostgreSQL major-version difference segment_membership cares
- *		about, in one place (PostgreSQL 13 to 17).
+ *		about, in one place (PostgreSQL 14 to 19).
  *
  * Code elsewhere calls the sm_* names below and never tests
- * PG_VERSION_NUM itself.
+ * PG_VERSION_NUM itself.  (libcurl version tests, LIBCURL_VERSION_NUM,
+ * stay next to the curl calls in transport.c.)
  *
  * IDENTIFICATION
  *		src/compat.h
@@ -26,12 +27,19 @@
 #include "utils/tuplestore.h"
 #include "utils/wait_event.h"
 
-#if PG_VERSION_NUM < 130000
-#error "segment_membership requires PostgreSQL 13 or later"
+#if PG_VERSION_NUM < 140000
+#error "segment_membership requires PostgreSQL 14 or later"
 #endif
+
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
 
 #if PG_VERSION_NUM >= 150000
 #include "common/pg_prng.h"
+#endif
+#if PG_VERSION_NUM >= 160000
+#include "nodes/miscnodes.h"
 #endif
 
 /*
@@ -114,19 +122,13 @@ sm_init_materialized_srf(FunctionCallInfo fcinfo)
 }
 
 /*
- * BufFileWrite() returns void from 15 (it raises errors itself); before it
- * returned the byte count and the caller had to check.
+ * BufFileWrite() raises its own errors (and returns void) in every
+ * supported release; its buffer became const in 16.
  */
 static inline void
 sm_buffile_write(BufFile *file, const void *ptr, size_t size)
 {
-#if PG_VERSION_NUM >= 150000
 	BufFileWrite(file, unconstify(void *, ptr), size);
-#else
-	if (BufFileWrite(file, unconstify(void *, ptr), size) != size)
-		ereport(ERROR, (errcode_for_file_access(),
-						errmsg("could not write to temporary file: %m")));
-#endif
 }
 
 /* BufFileReadExact() appeared in 16; emulate it before. */
@@ -150,6 +152,58 @@ sm_random_fraction(void)
 	return pg_prng_double(&pg_global_prng_state);
 #else
 	return (double) random() / ((double) MAX_RANDOM_VALUE + 1.0);
+#endif
+}
+
+/*
+ * sm_jsonb_parse_safe
+ *		Parse JSON text into jsonb, in one pass.  Returns NULL and sets
+ *		*result, or, when the text is not valid JSON that jsonb can hold, a
+ *		sentence saying why.  Errors PostgreSQL cannot recover from here (out
+ *		of memory, stack depth, size limits) are raised as usual.
+ *
+ *		From 16 on this is jsonb_in's soft-error path.  Before that, jsonb_in
+ *		raises its parse errors; it only allocates memory while parsing, so
+ *		catching exactly those errors (22P02, 22P05) and going on is safe.
+ */
+static inline const char *
+sm_jsonb_parse_safe(char *text, Jsonb **result)
+{
+#if PG_VERSION_NUM >= 160000
+	ErrorSaveContext escontext = {T_ErrorSaveContext};
+	Datum			 d;
+
+	escontext.details_wanted = true;
+	if (!DirectInputFunctionCallSafe(jsonb_in, text, InvalidOid, -1,
+									 (Node *) &escontext, &d))
+		return psprintf("The reply body is not valid JSON: %s",
+						escontext.error_data ? escontext.error_data->message
+											 : "unknown error");
+	*result = DatumGetJsonbP(d);
+	return NULL;
+#else
+	MemoryContext cxt = CurrentMemoryContext;
+	const char *volatile why = NULL;
+
+	PG_TRY();
+	{
+		*result = DatumGetJsonbP(
+			DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
+	}
+	PG_CATCH();
+	{
+		ErrorData *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_INVALID_TEXT_REPRESENTATION &&
+			edata->sqlerrcode != ERRCODE_UNTRANSLATABLE_CHARACTER)
+			PG_RE_THROW();
+		FlushErrorState();
+		why = psprintf("The reply body is not valid JSON: %s", edata->message);
+	}
+	PG_END_TRY();
+	return why;
 #endif
 }
 

@@ -7,7 +7,7 @@
  *
  * A reply is only believed if it is exactly what the API promises: valid
  * UTF-8 JSON, an object whose Profiles and Failures are arrays of objects
- * of the documented shape, every ProfileId one that this batch asked about
+ * of the documented shape, every ProfileId one that this request asked about
  * and answered at most once.  Anything else makes the whole reply unusable
  * (the caller retries it), so a broken reply can never turn into a wrong
  * row.  Top-level members this code does not know are ignored, because
@@ -27,9 +27,6 @@
 #include "compat.h"
 #include "datatype/timestamp.h"
 #include "mb/pg_wchar.h"
-#if PG_VERSION_NUM >= 160000
-#include "nodes/miscnodes.h"
-#endif
 #include "reply.h"
 #include "retry.h"
 #include "utils/builtins.h"
@@ -40,64 +37,6 @@
 static const char *sm_reply_to_jsonb(char *body, size_t len, Jsonb **result);
 static JsonbValue *sm_get_key(JsonbContainer *container, const char *key);
 static const char *sm_number_text(JsonbValue *v);
-static const char *sm_parse_profiles(JsonbValue *arr, SmIdLookup lookup,
-									 void *lookup_arg, SmAnswer *answers,
-									 MemoryContext answer_cxt);
-static const char *sm_parse_failures(JsonbValue *arr, SmIdLookup lookup,
-									 void *lookup_arg, SmAnswer *answers,
-									 MemoryContext answer_cxt);
-
-/*
- * sm_jsonb_parse_safe
- *		Parse JSON text into jsonb, in one pass.  Returns NULL and sets
- *		*result, or, when the text is not valid JSON that jsonb can hold, a
- *		sentence saying why.  Errors PostgreSQL cannot recover from here (out
- *		of memory, stack depth, size limits) are raised as usual.
- *
- *		From 16 on this is jsonb_in's soft-error path.  Before that, jsonb_in
- *		raises its parse errors; it only allocates memory while parsing, so
- *		catching exactly those errors (22P02, 22P05) and going on is safe.
- */
-static const char *
-sm_jsonb_parse_safe(char *text, Jsonb **result)
-{
-#if PG_VERSION_NUM >= 160000
-	ErrorSaveContext escontext = {T_ErrorSaveContext};
-	Datum			 d;
-
-	escontext.details_wanted = true;
-	if (!DirectInputFunctionCallSafe(jsonb_in, text, InvalidOid, -1,
-									 (Node *) &escontext, &d))
-		return psprintf("The reply body is not valid JSON: %s",
-						escontext.error_data ? escontext.error_data->message
-											 : "unknown error");
-	*result = DatumGetJsonbP(d);
-	return NULL;
-#else
-	MemoryContext cxt = CurrentMemoryContext;
-	const char *volatile why = NULL;
-
-	PG_TRY();
-	{
-		*result = DatumGetJsonbP(
-			DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
-	}
-	PG_CATCH();
-	{
-		ErrorData *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		if (edata->sqlerrcode != ERRCODE_INVALID_TEXT_REPRESENTATION &&
-			edata->sqlerrcode != ERRCODE_UNTRANSLATABLE_CHARACTER)
-			PG_RE_THROW();
-		FlushErrorState();
-		why = psprintf("The reply body is not valid JSON: %s", edata->message);
-	}
-	PG_END_TRY();
-	return why;
-#endif
-}
 
 /*
  * sm_reply_to_jsonb
@@ -188,7 +127,7 @@ sm_is_array(JsonbValue *v)
 
 /*
  * sm_claim_id
- *		Find the batch index of a ProfileId member and check it is answered
+ *		Find the index in the request of a ProfileId member and check it is answered
  *		only once.  Returns the index, or -1 and sets *why.
  */
 static int
@@ -230,130 +169,142 @@ sm_claim_id(JsonbValue *idv, SmIdLookup lookup, void *lookup_arg,
 }
 
 /*
- * sm_parse_profiles
- *		The Profiles array: {ProfileId, QueryResult, Profile?} objects.
+ * What to make of one member of Profiles or Failures, once its ProfileId
+ * was claimed: fill in *answer (allocating in answer_cxt), or return why
+ * the member is malformed.
+ */
+typedef const char *(*SmMemberParser)(JsonbContainer *member, SmAnswer *answer,
+									  MemoryContext answer_cxt);
+
+/*
+ * sm_parse_profile
+ *		A member of Profiles: {ProfileId, QueryResult, Profile?}.
  */
 static const char *
-sm_parse_profiles(JsonbValue *arr, SmIdLookup lookup, void *lookup_arg,
-				  SmAnswer *answers, MemoryContext answer_cxt)
+sm_parse_profile(JsonbContainer *member, SmAnswer *answer,
+				 MemoryContext answer_cxt)
 {
-	JsonbContainer *c = arr->val.binary.data;
-	uint32			n = JsonContainerSize(c);
-	uint32			i;
-	const char	   *why = NULL;
+	JsonbValue	*qr = sm_get_key(member, "QueryResult");
+	JsonbValue	*prof;
+	SmAnswerKind kind;
 
-	for (i = 0; i < n; i++)
+	if (qr == NULL || qr->type != jbvString)
+		return "A member of Profiles has no QueryResult string.";
+	if (qr->val.string.len == 7 &&
+		memcmp(qr->val.string.val, "PRESENT", 7) == 0)
+		kind = SM_ANSWER_PRESENT;
+	else if (qr->val.string.len == 6 &&
+			 memcmp(qr->val.string.val, "ABSENT", 6) == 0)
+		kind = SM_ANSWER_ABSENT;
+	else
+		return psprintf("The reply has an unknown QueryResult \"%.*s\".",
+						Min(qr->val.string.len, 32), qr->val.string.val);
+
+	prof = sm_get_key(member, "Profile");
+	if (prof != NULL && prof->type != jbvNull && !sm_is_object(prof))
+		return "A Profile in the reply is not an object.";
+
+	answer->kind = kind;
+	if (prof != NULL && prof->type != jbvNull)
 	{
-		JsonbValue	*elem = getIthJsonbValueFromContainer(c, i);
-		JsonbValue	*qr;
-		JsonbValue	*prof;
-		SmAnswerKind kind;
-		int			 idx;
+		MemoryContext oldcxt = MemoryContextSwitchTo(answer_cxt);
 
-		if (!sm_is_object(elem))
-			return "A member of Profiles is not an object.";
-		idx = sm_claim_id(sm_get_key(elem->val.binary.data, "ProfileId"),
-						  lookup, lookup_arg, answers, "Profiles", &why);
-		if (idx < 0)
-			return why;
-
-		qr = sm_get_key(elem->val.binary.data, "QueryResult");
-		if (qr == NULL || qr->type != jbvString)
-			return "A member of Profiles has no QueryResult string.";
-		if (qr->val.string.len == 7 &&
-			memcmp(qr->val.string.val, "PRESENT", 7) == 0)
-			kind = SM_ANSWER_PRESENT;
-		else if (qr->val.string.len == 6 &&
-				 memcmp(qr->val.string.val, "ABSENT", 6) == 0)
-			kind = SM_ANSWER_ABSENT;
-		else
-			return psprintf("The reply has an unknown QueryResult \"%.*s\".",
-							Min(qr->val.string.len, 32), qr->val.string.val);
-
-		prof = sm_get_key(elem->val.binary.data, "Profile");
-		if (prof != NULL && prof->type != jbvNull && !sm_is_object(prof))
-			return "A Profile in the reply is not an object.";
-
-		answers[idx].kind = kind;
-		if (prof != NULL && prof->type != jbvNull)
-		{
-			MemoryContext oldcxt = MemoryContextSwitchTo(answer_cxt);
-
-			answers[idx].profile = JsonbValueToJsonb(prof);
-			MemoryContextSwitchTo(oldcxt);
-		}
+		answer->profile = JsonbValueToJsonb(prof);
+		MemoryContextSwitchTo(oldcxt);
 	}
 	return NULL;
 }
 
 /*
- * sm_parse_failures
- *		The Failures array: {ProfileId, Message, Status?} objects.
+ * sm_parse_failure
+ *		A member of Failures: {ProfileId, Message, Status?}.
  */
 static const char *
-sm_parse_failures(JsonbValue *arr, SmIdLookup lookup, void *lookup_arg,
-				  SmAnswer *answers, MemoryContext answer_cxt)
+sm_parse_failure(JsonbContainer *member, SmAnswer *answer,
+				 MemoryContext answer_cxt)
 {
-	JsonbContainer *c = arr->val.binary.data;
-	uint32			n = JsonContainerSize(c);
+	JsonbValue *msg = sm_get_key(member, "Message");
+	JsonbValue *status = sm_get_key(member, "Status");
+
+	if (msg != NULL && msg->type != jbvNull && msg->type != jbvString)
+		return "A Message in Failures is not a string.";
+	if (status != NULL && status->type != jbvNull)
+	{
+		const char *text;
+		char	   *end;
+		long		v;
+
+		if (status->type != jbvNumeric)
+			return "A Status in Failures is not a number.";
+		text = sm_number_text(status);
+		errno = 0;
+		v = strtol(text, &end, 10);
+		if (*end != '\0' || errno != 0 || v < PG_INT32_MIN || v > PG_INT32_MAX)
+			return "A Status in Failures is not a 32-bit integer.";
+		answer->has_status = true;
+		answer->status = (int32) v;
+	}
+	answer->kind = SM_ANSWER_FAILURE;
+	if (msg != NULL && msg->type == jbvString)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(answer_cxt);
+
+		/* jsonb strings hold no NUL (jsonb_in refuses \u0000) */
+		answer->message = pnstrdup(msg->val.string.val, msg->val.string.len);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	return NULL;
+}
+
+/*
+ * sm_parse_members
+ *		The top-level array `name` (Profiles or Failures), if present: each
+ *		member must be an object whose ProfileId this request asked about
+ *		and that no other member answers; parse does the rest.
+ */
+static const char *
+sm_parse_members(Jsonb *jb, const char *name, SmMemberParser parse,
+				 SmIdLookup lookup, void *lookup_arg, SmAnswer *answers,
+				 MemoryContext answer_cxt)
+{
+	JsonbValue	   *arr = sm_get_key(&jb->root, name);
+	JsonbContainer *c;
+	uint32			n;
 	uint32			i;
 	const char	   *why = NULL;
 
+	if (arr == NULL || arr->type == jbvNull)
+		return NULL;
+	if (!sm_is_array(arr))
+		return psprintf("%s in the reply is not an array.", name);
+	c = arr->val.binary.data;
+	n = JsonContainerSize(c);
 	for (i = 0; i < n; i++)
 	{
 		JsonbValue *elem = getIthJsonbValueFromContainer(c, i);
-		JsonbValue *msg;
-		JsonbValue *status;
 		int			idx;
 
 		if (!sm_is_object(elem))
-			return "A member of Failures is not an object.";
+			return psprintf("A member of %s is not an object.", name);
 		idx = sm_claim_id(sm_get_key(elem->val.binary.data, "ProfileId"),
-						  lookup, lookup_arg, answers, "Failures", &why);
+						  lookup, lookup_arg, answers, name, &why);
 		if (idx < 0)
 			return why;
-
-		msg = sm_get_key(elem->val.binary.data, "Message");
-		if (msg != NULL && msg->type != jbvNull && msg->type != jbvString)
-			return "A Message in Failures is not a string.";
-		status = sm_get_key(elem->val.binary.data, "Status");
-		if (status != NULL && status->type != jbvNull)
-		{
-			const char *text;
-			char	   *end;
-			long		v;
-
-			if (status->type != jbvNumeric)
-				return "A Status in Failures is not a number.";
-			text = sm_number_text(status);
-			errno = 0;
-			v = strtol(text, &end, 10);
-			if (*end != '\0' || errno != 0 || v < PG_INT32_MIN ||
-				v > PG_INT32_MAX)
-				return "A Status in Failures is not a 32-bit integer.";
-			answers[idx].has_status = true;
-			answers[idx].status = (int32) v;
-		}
-		answers[idx].kind = SM_ANSWER_FAILURE;
-		if (msg != NULL && msg->type == jbvString)
-		{
-			char *m = MemoryContextAlloc(answer_cxt, msg->val.string.len + 1);
-
-			memcpy(m, msg->val.string.val, msg->val.string.len);
-			m[msg->val.string.len] = '\0';
-			answers[idx].message = m;
-		}
+		why = parse(elem->val.binary.data, &answers[idx], answer_cxt);
+		if (why != NULL)
+			return why;
 	}
 	return NULL;
 }
 
 /*
  * sm_reply_parse_membership
- *		Parse a 200 reply of GetSegmentMembership.  lookup maps ids to batch
- *		indexes; answers (one per index, zeroed by the caller) are filled in,
- *		with profiles and messages allocated in answer_cxt.  Returns NULL
- *		when the reply is usable, else a sentence saying why not (answers
- *		may then be partly filled and must be discarded).
+ *		Parse a 200 reply of GetSegmentMembership.  lookup maps ids to
+ *		indexes in the request; answers (one per index, zeroed by the
+ *		caller) are filled in, with profiles and messages allocated in
+ *		answer_cxt.  Returns NULL when the reply is usable, else a sentence
+ *		saying why not (answers may then be partly filled and must be
+ *		discarded).
  */
 const char *
 sm_reply_parse_membership(char *body, size_t len, SmIdLookup lookup,
@@ -372,25 +323,14 @@ sm_reply_parse_membership(char *body, size_t len, SmIdLookup lookup,
 	if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
 		return "The reply is not a JSON object.";
 
-	v = sm_get_key(&jb->root, "Profiles");
-	if (v != NULL && v->type != jbvNull)
-	{
-		if (!sm_is_array(v))
-			return "Profiles in the reply is not an array.";
-		why = sm_parse_profiles(v, lookup, lookup_arg, answers, answer_cxt);
-		if (why != NULL)
-			return why;
-	}
-
-	v = sm_get_key(&jb->root, "Failures");
-	if (v != NULL && v->type != jbvNull)
-	{
-		if (!sm_is_array(v))
-			return "Failures in the reply is not an array.";
-		why = sm_parse_failures(v, lookup, lookup_arg, answers, answer_cxt);
-		if (why != NULL)
-			return why;
-	}
+	why = sm_parse_members(jb, "Profiles", sm_parse_profile, lookup,
+						   lookup_arg, answers, answer_cxt);
+	if (why != NULL)
+		return why;
+	why = sm_parse_members(jb, "Failures", sm_parse_failure, lookup,
+						   lookup_arg, answers, answer_cxt);
+	if (why != NULL)
+		return why;
 
 	v = sm_get_key(&jb->root, "LastComputedAt");
 	if (v != NULL && v->type != jbvNull)

@@ -36,8 +36,8 @@ typedef struct SmAnswer
 } SmAnswer;
 
 /*
- * Maps an id found in a reply to its index in the batch, or -1 when the id
- * was not asked for in this batch.
+ * Maps an id found in a reply to its index in the request, or -1 when the id
+ * was not asked for in this request.
  */
 typedef int (*SmIdLookup)(void *arg, const char *id, int len);
 
