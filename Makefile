@@ -8,10 +8,14 @@ EXTENSION = segment_membership
 MODULE_big = segment_membership
 OBJS = \
 	src/membership.o \
+	src/idplan.o \
+	src/failure.o \
+	src/requests.o \
+	src/transport.o \
+	src/aws_sign.o \
 	src/config.o \
 	src/shared_config.o \
 	src/credentials.o \
-	src/transport.o \
 	src/retry.o \
 	src/reply.o \
 	src/sigv4.o

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * config.c
- *		GUC definitions of segment_membership, and the resolution of the
- *		region, endpoint and CA bundle of a call.
+ *		Settings of segment_membership: the GUC definitions (the variables
+ *		are static here), and their resolution, once per call, into an
+ *		SmTarget (region, endpoint, CA bundle, profile) and SmCallLimits.
  *
  * Every setting follows the AWS SDKs' conventions (environment variables
  * of the server process) unless a GUC overrides it.  Settings that decide
@@ -23,17 +24,19 @@
 #include "config.h"
 #include "shared_config.h"
 
-/* GUC variables */
-char *sm_guc_region = NULL;
-char *sm_guc_endpoint_url = NULL;
-char *sm_guc_ca_file = NULL;
+/* GUC variables, read only here (resolved into SmTarget / SmCallLimits) */
+static char *sm_guc_region = NULL;
+static char *sm_guc_endpoint_url = NULL;
+static char *sm_guc_ca_file = NULL;
+static int	 sm_guc_max_concurrency = 8;
+static int	 sm_guc_connect_timeout_ms = 3000;
+static int	 sm_guc_request_timeout_ms = 30000;
+static int	 sm_guc_max_attempts = 3;
+static int	 sm_guc_max_reply_size_kb = 32 * 1024;
+static int	 sm_guc_on_request_failure = SM_ON_FAILURE_ERROR;
+
+/* read by credentials until the credentials restructure lands */
 char *sm_guc_profile = NULL;
-int	  sm_guc_max_concurrency = 8;
-int	  sm_guc_connect_timeout_ms = 3000;
-int	  sm_guc_request_timeout_ms = 30000;
-int	  sm_guc_max_attempts = 3;
-int	  sm_guc_max_reply_size_kb = 32 * 1024;
-int	  sm_guc_on_request_failure = SM_ON_FAILURE_ERROR;
 int	  sm_guc_credential_timeout_ms = 2000;
 
 static const struct config_enum_entry on_request_failure_options[] = {
@@ -91,7 +94,7 @@ sm_define_gucs(void)
 		"segment_membership.max_concurrency",
 		"Sets the maximum number of requests one statement keeps in flight.",
 		"This is also the most connections a session keeps open.  "
-		"1 sends the batches one after another.",
+		"1 sends the requests one after another.",
 		&sm_guc_max_concurrency, 8, 1, SM_MAX_CONCURRENCY_LIMIT, PGC_USERSET,
 		0, NULL, NULL, NULL);
 
@@ -125,9 +128,9 @@ sm_define_gucs(void)
 
 	DefineCustomEnumVariable(
 		"segment_membership.on_request_failure",
-		"Sets what happens when a batch still fails after all its attempts.",
+		"Sets what happens when a request still fails after all its attempts.",
 		"\"error\" fails the statement; \"failure_rows\" returns a "
-		"failure row for each id of that batch and goes on.",
+		"failure row for each id of that request and goes on.",
 		&sm_guc_on_request_failure, SM_ON_FAILURE_ERROR,
 		on_request_failure_options, PGC_USERSET, 0, NULL, NULL, NULL);
 
@@ -162,7 +165,7 @@ sm_getenv(const char *name)
  *		characters.  The name becomes part of a host name and of the
  *		signing scope, so nothing else may get through.
  */
-bool
+static bool
 sm_valid_region(const char *region)
 {
 	size_t		len = strlen(region);
@@ -192,6 +195,75 @@ sm_path_char_ok(char c)
 }
 
 /*
+ * sm_parse_authority
+ *		The host name or IP literal and optional port of an endpoint URL,
+ *		from *p (just after "scheme://").  Sets *p past them, and *host to
+ *		the lower-case host plus ":port" when the port is not the scheme's
+ *		default.  Returns false and sets *why on a malformed authority.
+ */
+static bool
+sm_parse_authority(const char **p, bool https, char **host, const char **why)
+{
+	const char	  *s = *p;
+	const char	  *host_start = s;
+	const char	  *host_end;
+	long		   port = 0;
+	bool		   has_port = false;
+	StringInfoData buf;
+
+	if (*s == '[')
+	{
+		/* IPv6 literal */
+		s++;
+		while (*s && (isxdigit((unsigned char) *s) || *s == ':' || *s == '.'))
+			s++;
+		if (*s != ']' || s == host_start + 1)
+		{
+			*why = "The URL has a malformed IPv6 address.";
+			return false;
+		}
+		s++;
+	}
+	else
+	{
+		while (*s && (isalnum((unsigned char) *s) || *s == '-' || *s == '.'))
+			s++;
+	}
+	host_end = s;
+	if (host_end == host_start)
+	{
+		*why = "The URL has no host name.";
+		return false;
+	}
+	if (*s == ':')
+	{
+		const char *port_start = ++s;
+		char	   *endp;
+
+		errno = 0;
+		port = strtol(port_start, &endp, 10);
+		if (endp == port_start || errno != 0 || port < 1 || port > 65535 ||
+			!isdigit((unsigned char) *port_start))
+		{
+			*why = "The URL has an invalid port number.";
+			return false;
+		}
+		has_port = true;
+		s = endp;
+	}
+
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, host_start, host_end - host_start);
+	for (char *c = buf.data; *c; c++)
+		*c = pg_ascii_tolower((unsigned char) *c);
+	if (has_port && port != (https ? 443 : 80))
+		appendStringInfo(&buf, ":%ld", port);
+	*host = buf.data;
+	*p = s;
+	return true;
+}
+
+/*
  * sm_parse_endpoint
  *		Parse and check an endpoint URL: http or https, a host name or IP
  *		literal, an optional port and an optional path prefix; no user
@@ -202,15 +274,11 @@ sm_path_char_ok(char c)
 bool
 sm_parse_endpoint(const char *url, SmEndpoint *out, const char **why)
 {
-	const char	  *p;
-	const char	  *host_start;
-	const char	  *host_end;
-	const char	  *port_start = NULL;
-	const char	  *path;
-	bool		   https;
-	long		   port = 0;
-	StringInfoData host;
-	size_t		   pathlen;
+	const char *p;
+	const char *path;
+	bool		https;
+	char	   *host;
+	size_t		pathlen;
 
 	if (pg_strncasecmp(url, "https://", 8) == 0)
 	{
@@ -228,46 +296,8 @@ sm_parse_endpoint(const char *url, SmEndpoint *out, const char **why)
 		return false;
 	}
 
-	host_start = p;
-	if (*p == '[')
-	{
-		/* IPv6 literal */
-		p++;
-		while (*p && (isxdigit((unsigned char) *p) || *p == ':' || *p == '.'))
-			p++;
-		if (*p != ']' || p == host_start + 1)
-		{
-			*why = "The URL has a malformed IPv6 address.";
-			return false;
-		}
-		p++;
-	}
-	else
-	{
-		while (*p && (isalnum((unsigned char) *p) || *p == '-' || *p == '.'))
-			p++;
-	}
-	host_end = p;
-	if (host_end == host_start)
-	{
-		*why = "The URL has no host name.";
+	if (!sm_parse_authority(&p, https, &host, why))
 		return false;
-	}
-	if (*p == ':')
-	{
-		char *endp;
-
-		port_start = ++p;
-		errno = 0;
-		port = strtol(port_start, &endp, 10);
-		if (endp == port_start || errno != 0 || port < 1 || port > 65535 ||
-			!isdigit((unsigned char) *port_start))
-		{
-			*why = "The URL has an invalid port number.";
-			return false;
-		}
-		p = endp;
-	}
 	if (*p != '\0' && *p != '/')
 	{
 		*why = "Only a host name, an optional port and an optional path are "
@@ -289,19 +319,30 @@ sm_parse_endpoint(const char *url, SmEndpoint *out, const char **why)
 	while (pathlen > 0 && path[pathlen - 1] == '/')
 		pathlen--;
 
-	initStringInfo(&host);
-	appendBinaryStringInfo(&host, host_start, host_end - host_start);
-	for (char *c = host.data; *c; c++)
-		*c = pg_ascii_tolower((unsigned char) *c);
-	if (port_start != NULL && port != (https ? 443 : 80))
-		appendStringInfo(&host, ":%ld", port);
-
 	out->https = https;
-	out->host_header = host.data;
+	out->host_header = host;
 	out->path_prefix = pnstrdup(path, pathlen);
-	out->base_url = psprintf("%s://%s%s", https ? "https" : "http", host.data,
-							 out->path_prefix);
+	sm_endpoint_resource(out, "", NULL, &out->base_url);
 	return true;
+}
+
+/*
+ * sm_endpoint_resource
+ *		The path (to sign) and the URL (to send to) of a resource below an
+ *		endpoint, such as "/domains/d/segments/s/membership".  The one place
+ *		a URL is put together from its parts.  Either output may be NULL.
+ */
+void
+sm_endpoint_resource(const SmEndpoint *ep, const char *resource, char **path,
+					 char **url)
+{
+	char *p = psprintf("%s%s", ep->path_prefix, resource);
+
+	if (url != NULL)
+		*url = psprintf("%s://%s%s", ep->https ? "https" : "http",
+						ep->host_header, p);
+	if (path != NULL)
+		*path = p;
 }
 
 static bool
@@ -466,4 +507,23 @@ sm_resolve_target(SmTarget *target)
 	}
 	else if ((target->ca_file = sm_shared_config_value("ca_bundle")) != NULL)
 		target->ca_source = "the AWS config file";
+
+	target->profile = pstrdup(sm_guc_profile ? sm_guc_profile : "");
+	target->credential_timeout_ms = sm_guc_credential_timeout_ms;
+}
+
+/*
+ * sm_resolve_limits
+ *		The per-call limits, from the settings as they are now.
+ */
+void
+sm_resolve_limits(SmCallLimits *limits)
+{
+	limits->max_concurrency = sm_guc_max_concurrency;
+	limits->max_attempts = sm_guc_max_attempts;
+	limits->connect_timeout_ms = sm_guc_connect_timeout_ms;
+	limits->request_timeout_ms = sm_guc_request_timeout_ms;
+	limits->max_reply_bytes = (size_t) sm_guc_max_reply_size_kb * 1024;
+	limits->on_request_failure =
+		(SmOnRequestFailure) sm_guc_on_request_failure;
 }

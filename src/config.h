@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * config.h
- *		Settings of segment_membership: the GUCs, and where the region, the
- *		endpoint and the CA bundle of a call come from.
+ *		Settings of segment_membership: the GUCs (owned by config.c and
+ *		static there), resolved once per call into the structs below, which
+ *		are passed down; no other module reads a GUC variable.
  *
  * IDENTIFICATION
  *		src/config.h
@@ -15,24 +16,19 @@
 /* Upper bound of segment_membership.max_concurrency. */
 #define SM_MAX_CONCURRENCY_LIMIT 64
 
-/* What to do with a batch that still fails after its attempts. */
+/* What to do with a request that still fails after its attempts. */
 typedef enum SmOnRequestFailure
 {
 	SM_ON_FAILURE_ERROR, /* fail the statement */
-	SM_ON_FAILURE_ROWS	 /* return failure rows for that batch's ids */
+	SM_ON_FAILURE_ROWS	 /* return failure rows for that request's ids */
 } SmOnRequestFailure;
 
-/* GUC variables */
-extern char *sm_guc_region;
-extern char *sm_guc_endpoint_url;
-extern char *sm_guc_ca_file;
+/*
+ * Read by credentials.c and shared_config.c until the credentials
+ * restructure lands (they will read SmTarget.profile and
+ * SmTarget.credential_timeout_ms instead); every other GUC is static.
+ */
 extern char *sm_guc_profile;
-extern int	 sm_guc_max_concurrency;
-extern int	 sm_guc_connect_timeout_ms;
-extern int	 sm_guc_request_timeout_ms;
-extern int	 sm_guc_max_attempts;
-extern int	 sm_guc_max_reply_size_kb;
-extern int	 sm_guc_on_request_failure;
 extern int	 sm_guc_credential_timeout_ms;
 
 /*
@@ -50,7 +46,8 @@ typedef struct SmEndpoint
 } SmEndpoint;
 
 /*
- * Everything one call needs to know about where to send requests.
+ * Everything one call needs to know about where to send requests and whose
+ * credentials sign them.
  */
 typedef struct SmTarget
 {
@@ -60,13 +57,31 @@ typedef struct SmTarget
 	const char *endpoint_source;
 	char	   *ca_file; /* NULL: the system's CAs */
 	const char *ca_source;
+	char	   *profile; /* segment_membership.profile, "" when unset */
+	int			credential_timeout_ms;
 } SmTarget;
+
+/*
+ * How one call runs its requests: the per-call limits, read from the
+ * settings once when the call starts.
+ */
+typedef struct SmCallLimits
+{
+	int				   max_concurrency;
+	int				   max_attempts; /* per request, the first included */
+	long			   connect_timeout_ms;
+	long			   request_timeout_ms;
+	size_t			   max_reply_bytes;
+	SmOnRequestFailure on_request_failure;
+} SmCallLimits;
 
 extern void	 sm_define_gucs(void);
 extern void	 sm_resolve_target(SmTarget *target);
+extern void	 sm_resolve_limits(SmCallLimits *limits);
+extern void	 sm_endpoint_resource(const SmEndpoint *ep, const char *resource,
+								  char **path, char **url);
 extern bool	 sm_parse_endpoint(const char *url, SmEndpoint *out,
 							   const char **why);
-extern bool	 sm_valid_region(const char *region);
 extern char *sm_getenv(const char *name);
 
 #endif /* SM_CONFIG_H */

@@ -49,6 +49,7 @@
 
 #include <sys/stat.h>
 
+#include "aws_sign.h"
 #include "config.h"
 #include "credentials.h"
 #include "funcapi.h"
@@ -407,66 +408,6 @@ sm_fetch(const char *method, const char *url, const char **headers,
 							: curl_easy_strerror(resp->curl_code));
 		return false;
 	}
-	return true;
-}
-
-/*
- * sm_sign_headers
- *		Sign a POST of body to host and path for service in region with
- *		cred (cache may be NULL), and append the headers to send: Host,
- *		Content-Type, X-Amz-Date, X-Amz-Security-Token (when there is a
- *		token) and Authorization, palloc'd, at headers[*n].  Every attempt is
- *		signed with the current (skew-corrected) time.  Returns false, with
- *		nothing appended, when the credentials cannot sign.
- */
-bool
-sm_sign_headers(const SmCredentials *cred, const char *host, const char *path,
-				const char *content_type, const char *body, size_t body_len,
-				const char *region, const char *service, SigV4KeyCache *cache,
-				const char **headers, int *n)
-{
-	SigV4Header		 hdrs[2];
-	SigV4Request	 req;
-	SigV4Credentials sc;
-	SigV4Result		 res;
-	int				 rc;
-
-	hdrs[0].name = "Host";
-	hdrs[0].value = host;
-	hdrs[1].name = "Content-Type";
-	hdrs[1].value = content_type;
-	memset(&req, 0, sizeof(req));
-	req.method = "POST";
-	req.path = path;
-	req.headers = hdrs;
-	req.nheaders = 2;
-	req.body = body;
-	req.body_len = body_len;
-	req.region = region;
-	req.service = service;
-	req.timestamp = sm_signing_time();
-	req.normalize_path = true;
-	sc.access_key_id = cred->access_key_id;
-	sc.secret_access_key = cred->secret_access_key;
-	sc.session_token = cred->session_token;
-	memset(&res, 0, sizeof(res));
-	rc = sigv4_sign(&req, &sc, cache, false, &res);
-	if (rc == ENOMEM)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	if (rc != 0)
-	{
-		sigv4_result_free(&res);
-		return false;
-	}
-	headers[(*n)++] = psprintf("Host: %s", host);
-	headers[(*n)++] = psprintf("Content-Type: %s", content_type);
-	headers[(*n)++] = psprintf("X-Amz-Date: %s", res.amz_date);
-	if (cred->session_token != NULL && cred->session_token[0] != '\0')
-		headers[(*n)++] =
-			psprintf("X-Amz-Security-Token: %s", cred->session_token);
-	headers[(*n)++] = psprintf("Authorization: %s", res.authorization);
-	sigv4_result_free(&res);
 	return true;
 }
 

@@ -34,11 +34,5 @@ typedef struct SmCredentials
 extern const SmCredentials *sm_credentials_get(const SmTarget *target);
 extern bool sm_credentials_refresh_after_rejection(const SmTarget *target);
 extern void sm_credentials_reset(void);
-extern bool sm_sign_headers(const SmCredentials *cred, const char *host,
-							const char *path, const char *content_type,
-							const char *body, size_t body_len,
-							const char *region, const char *service,
-							SigV4KeyCache *cache, const char **headers,
-							int *n);
 
 #endif /* SM_CREDENTIALS_H */

@@ -2,8 +2,9 @@
  *
  * retry.c
  *		The AWS SDKs' "standard" retry policy, 2026 revision ("retries
- *		2.1"), as described in aws-notes section 5 and implemented by
- *		@smithy/core 3.41 and botocore with AWS_NEW_RETRIES_2026:
+ *		2.1"), as described in the AWS SDKs and Tools Reference Guide
+ *		("Retry behavior") and implemented by @smithy/core 3.41 and
+ *		botocore with AWS_NEW_RETRIES_2026:
  *
  *		- retryable: HTTP 429, 500, 502, 503, 504, the throttling and
  *		  transient error codes, connection failures, timeouts;
@@ -15,7 +16,8 @@
  *		  a success without retry refunds 1, a success after a retry refunds
  *		  what that retry cost.
  *
- * No PostgreSQL dependency.
+ * No PostgreSQL dependency.  When to apply it (and the clock-skew and
+ * token-refresh retries) is decided in requests.c.
  *
  * IDENTIFICATION
  *		src/retry.c
@@ -262,4 +264,31 @@ sm_retry_normalize_code(const char *raw, char *out, size_t outlen)
 		if (*p > 0x20 && *p < 0x7f)
 			out[n++] = *p;
 	out[n] = '\0';
+}
+
+/*
+ * sm_retry_decide
+ *		The retry decision for a failed attempt, from its facts alone.  A
+ *		non-retryable failure still gets one more attempt, at once, when a
+ *		clock-skew rejection taught us the service's clock (or another
+ *		attempt's did after this one was signed), or when the session token
+ *		was refused and fresh credentials can be fetched.  A retryable one is
+ *		retried after backoff while attempts remain.
+ */
+SmRetryAction
+sm_retry_decide(const SmRetryFacts *facts)
+{
+	if (facts->cls == SM_RETRY_NO)
+	{
+		if (!facts->skew_retry_used &&
+			(facts->clock_corrected || facts->signed_before_fix))
+			return SM_RETRY_NOW_RESIGNED;
+		if (!facts->token_retry_used && facts->token_rejected &&
+			facts->can_refresh)
+			return SM_RETRY_NOW_REFRESHED;
+		return SM_RETRY_GIVE_UP;
+	}
+	if (facts->attempts < facts->max_attempts)
+		return SM_RETRY_AFTER_BACKOFF;
+	return SM_RETRY_GIVE_UP;
 }

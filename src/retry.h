@@ -44,6 +44,33 @@ typedef struct SmRetryQuota
 	int available;
 } SmRetryQuota;
 
+/*
+ * What the retry decision looks at: the facts of one failed attempt and of
+ * its request so far.  Gathered by requests.c; sm_retry_decide() is a
+ * pure function of them.
+ */
+typedef struct SmRetryFacts
+{
+	SmRetryClass cls;				/* the failed attempt, classified */
+	int			 attempts;			/* attempts made, this one included */
+	int			 max_attempts;		/* segment_membership.max_attempts */
+	bool		 skew_retry_used;	/* the clock-skew retry was spent */
+	bool		 token_retry_used;	/* the token-refresh retry was spent */
+	bool		 clock_corrected;	/* this reply corrected the clock */
+	bool		 signed_before_fix; /* a clock-skew rejection of an attempt
+									  * signed before another correction */
+	bool		 token_rejected;	/* 403 for an expired/unknown token */
+	bool		 can_refresh;		/* the caller can refresh credentials */
+} SmRetryFacts;
+
+typedef enum SmRetryAction
+{
+	SM_RETRY_GIVE_UP,		/* the request failed for good */
+	SM_RETRY_NOW_RESIGNED,	/* once more at once, with the new clock */
+	SM_RETRY_NOW_REFRESHED, /* refresh credentials, then once more */
+	SM_RETRY_AFTER_BACKOFF	/* a policy retry, if the quota allows */
+} SmRetryAction;
+
 extern bool			sm_retry_is_throttling_code(const char *code);
 extern bool			sm_retry_is_transient_code(const char *code);
 extern bool			sm_retry_is_clock_skew_code(const char *code);
@@ -59,5 +86,7 @@ extern int	sm_retry_quota_acquire(SmRetryQuota *quota, SmRetryClass cls);
 extern void sm_retry_quota_release(SmRetryQuota *quota, int cost);
 
 extern void sm_retry_normalize_code(const char *raw, char *out, size_t outlen);
+
+extern SmRetryAction sm_retry_decide(const SmRetryFacts *facts);
 
 #endif /* SM_RETRY_H */

@@ -98,6 +98,8 @@ typedef struct SigV4KeyCacheEntry
  * (SHA-256 of access key id + secret, date, region, service).  It never
  * stores the secret itself.  Initialise with sigv4_key_cache_init(); wipe
  * with sigv4_key_cache_clear().  Not thread-safe: one cache per thread.
+ * In the extension the backend's cache is owned by aws_sign.c, whose
+ * sm_sign_forget_keys() wipes it, for when the credentials change.
  */
 typedef struct SigV4KeyCache
 {

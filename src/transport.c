@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * transport.c
- *		HTTP transport of segment_membership.
+ *		HTTP transport of segment_membership: libcurl multi handles driven
+ *		from the backend's wait machinery, transfers, sm_http_fetch().
  *
  * One libcurl multi handle per backend carries every GetSegmentMembership
  * request.  It is created on first use and lives until the backend exits,
@@ -21,12 +22,11 @@
  * No curl callback ever raises an error or allocates with palloc in a way
  * that could: longjmp'ing through libcurl would corrupt it.
  *
- * sm_run_jobs() also owns the retry policy (see retry.c): which failures
- * are retried, backoff, server hints, the per-backend retry quota, one
- * extra attempt after a clock-skew correction and one after a credential
- * refresh.  Credential endpoints use sm_http_fetch(), a single request on
- * a second multi handle so that it can be used while sm_run_jobs() is
- * waiting on the first.
+ * This file knows HTTP and curl, nothing of AWS: what to send, when to
+ * retry and what a reply means are the callers' business (requests.c for
+ * the main multi handle).  Credential endpoints use sm_http_fetch(), a
+ * single exchange on a second multi handle, so that it can be used while
+ * the main handle is busy (credentials are fetched while signing).
  *
  * IDENTIFICATION
  *		src/transport.c
@@ -43,7 +43,6 @@
 #include "compat.h"
 #include "config.h"
 #include "miscadmin.h"
-#include "reply.h"
 #include "storage/fd.h"
 #include "storage/ipc.h"
 #include "transport.h"
@@ -76,47 +75,22 @@ typedef struct SmMulti
 	TimestampTz	  timer_deadline;
 } SmMulti;
 
-/* One attempt in flight. */
-typedef struct SmTransfer
+/* One HTTP exchange in flight. */
+struct SmTransfer
 {
 	CURL			  *easy;
 	struct curl_slist *headers;
 	SmResponse		   resp;
-	int				   job;
+	int				   tag;	  /* the caller's number for it */
 	bool			   added; /* easy handle is in the multi handle */
-} SmTransfer;
-
-typedef enum SmJobPhase
-{
-	SM_JOB_NEW,
-	SM_JOB_RUNNING,
-	SM_JOB_WAITING, /* for its retry time */
-	SM_JOB_DONE
-} SmJobPhase;
-
-/* sm_run_jobs()'s record of one job. */
-typedef struct SmJobState
-{
-	SmJobPhase	  phase;
-	int			  attempts; /* attempts started */
-	int			  retries;	/* retries started after backoff */
-	int			  last_retry_cost;
-	bool		  skew_retry_used;
-	bool		  token_retry_used;
-	int			  signed_offset; /* clock offset the attempt was signed with */
-	TimestampTz	  retry_at;
-	SmTransfer	 *xfer;
-	MemoryContext attempt_cxt;
-} SmJobState;
+};
 
 /* Per-backend state */
-static bool			sm_curl_initialized = false;
-static CURLSH	   *sm_share = NULL;
-static SmMulti		sm_main = {0};	/* membership requests */
-static SmMulti		sm_fetch = {0}; /* credential endpoints */
-static SmRetryQuota sm_quota;
-static int			sm_clock_offset = 0; /* seconds to add to our clock */
-SmTransportStats	sm_transport_stats;
+static bool				   sm_curl_initialized = false;
+static CURLSH			  *sm_share = NULL;
+static SmMulti			   sm_main = {0};  /* sm_transfer_start() */
+static SmMulti			   sm_fetch = {0}; /* sm_http_fetch() */
+static SmTransportCounters sm_counters;
 
 static void sm_transport_init(void);
 static void sm_transport_shutdown(int code, Datum arg);
@@ -132,40 +106,35 @@ static size_t sm_header_cb(char *data, size_t size, size_t nmemb, void *userp);
 static void	  sm_socket_action(SmMulti *m, curl_socket_t fd, int ev);
 static void	  sm_multi_wait(SmMulti *m, long max_wait_ms);
 static void	  sm_multi_release_wes(SmMulti *m);
-static SmTransfer *sm_transfer_start(SmMulti *m, const SmRequestSpec *spec,
-									 MemoryContext cxt, int job, bool count);
+static SmTransfer *sm_transfer_begin(SmMulti *m, const SmRequestSpec *spec,
+									 MemoryContext cxt, int tag);
 static void		   sm_transfer_setup(SmMulti *m, SmTransfer *xfer,
 									 const SmRequestSpec *spec);
 static void		   sm_transfer_finish(SmMulti *m, SmTransfer *xfer);
 static void sm_transfer_collect(SmMulti *m, SmTransfer *xfer, CURLcode rc);
-struct SmRun;
-static void sm_job_decide(struct SmRun *run, SmTransfer *xfer);
 static long sm_ms_until(TimestampTz t);
+static SmTransfer *sm_multi_next_done(SmMulti *m);
 
 /*
  * Option-setting macros in the manner of libpq-oauth's: a failure names the
  * option.  They may only be used where raising an error is safe (never
  * inside a curl callback).
  */
+#define SM_CURL_CHECK(call, ok, strerror_fn, opt)                             \
+	do                                                                        \
+	{                                                                         \
+		int _rc = (int) (call);                                               \
+		if (_rc != (int) (ok))                                                \
+			ereport(ERROR, (errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),      \
+							errmsg("could not set libcurl option %s: %s",     \
+								   #opt, strerror_fn(_rc))));                 \
+	} while (0)
 #define SM_SETOPT(h, opt, val)                                                \
-	do                                                                        \
-	{                                                                         \
-		CURLcode _rc = curl_easy_setopt((h), (opt), (val));                   \
-		if (_rc != CURLE_OK)                                                  \
-			ereport(ERROR, (errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),      \
-							errmsg("could not set libcurl option %s: %s",     \
-								   #opt, curl_easy_strerror(_rc))));          \
-	} while (0)
-
+	SM_CURL_CHECK(curl_easy_setopt((h), (opt), (val)), CURLE_OK,              \
+				  curl_easy_strerror, opt)
 #define SM_MSETOPT(h, opt, val)                                               \
-	do                                                                        \
-	{                                                                         \
-		CURLMcode _rc = curl_multi_setopt((h), (opt), (val));                 \
-		if (_rc != CURLM_OK)                                                  \
-			ereport(ERROR, (errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),      \
-							errmsg("could not set libcurl option %s: %s",     \
-								   #opt, curl_multi_strerror(_rc))));         \
-	} while (0)
+	SM_CURL_CHECK(curl_multi_setopt((h), (opt), (val)), CURLM_OK,             \
+				  curl_multi_strerror, opt)
 
 /*
  * sm_transport_init
@@ -214,7 +183,6 @@ sm_transport_init(void)
 							   curl_share_strerror(src))));
 
 	sm_multi_init(&sm_main);
-	sm_retry_quota_init(&sm_quota);
 	on_proc_exit(sm_transport_shutdown, (Datum) 0);
 	sm_curl_initialized = true;
 }
@@ -354,8 +322,8 @@ sm_open_socket_cb(void *clientp, curlsocktype purpose,
 		errno = save_errno;
 		return CURL_SOCKET_BAD;
 	}
-	sm_transport_stats.connections_opened++;
-	sm_transport_stats.connections_open++;
+	sm_counters.connections_opened++;
+	sm_counters.connections_open++;
 	return fd;
 }
 
@@ -365,7 +333,7 @@ sm_close_socket_cb(void *clientp, curl_socket_t fd)
 	int rc = close(fd);
 
 	ReleaseExternalFD();
-	sm_transport_stats.connections_open--;
+	sm_counters.connections_open--;
 	return rc;
 }
 
@@ -381,7 +349,7 @@ sm_write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	SmResponse *resp = (SmResponse *) userp;
 	size_t		len = size * nmemb;
 
-	sm_transport_stats.bytes_received += len;
+	sm_counters.bytes_received += len;
 	if (resp->body_len + len > resp->max_body)
 	{
 		resp->body_too_large = true;
@@ -645,18 +613,19 @@ sm_multi_wait(SmMulti *m, long max_wait_ms)
 }
 
 /*
- * sm_transfer_start
- *		Build an easy handle for one attempt and add it to the multi handle.
- *		The transfer and its response live in cxt.  If anything fails, the
- *		curl objects made so far are freed before the error propagates.
+ * sm_transfer_begin
+ *		Build an easy handle for one exchange and add it to the multi
+ *		handle.  The transfer and its response live in cxt.  If anything
+ *		fails, the curl objects made so far are freed before the error
+ *		propagates.
  */
 static SmTransfer *
-sm_transfer_start(SmMulti *m, const SmRequestSpec *spec, MemoryContext cxt,
-				  int job, bool count)
+sm_transfer_begin(SmMulti *m, const SmRequestSpec *spec, MemoryContext cxt,
+				  int tag)
 {
 	SmTransfer *xfer = MemoryContextAllocZero(cxt, sizeof(SmTransfer));
 
-	xfer->job = job;
+	xfer->tag = tag;
 	xfer->resp.cxt = cxt;
 	xfer->resp.max_body = spec->max_body > 0 ? spec->max_body : 1024 * 1024;
 	PG_TRY();
@@ -669,14 +638,12 @@ sm_transfer_start(SmMulti *m, const SmRequestSpec *spec, MemoryContext cxt,
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	if (count)
-		sm_transport_stats.attempts++;
 	return xfer;
 }
 
 /*
  * sm_transfer_setup
- *		The body of sm_transfer_start(): every option, from scratch.
+ *		The body of sm_transfer_begin(): every option, from scratch.
  */
 static void
 sm_transfer_setup(SmMulti *m, SmTransfer *xfer, const SmRequestSpec *spec)
@@ -812,464 +779,163 @@ sm_transfer_finish(SmMulti *m, SmTransfer *xfer)
 	xfer->added = false;
 }
 
-/*
- * sm_signing_time
- *		The time to put in signatures: our clock corrected by the offset
- *		learnt from the service after a clock-skew rejection.
+/* ----------------------------------------------------------------
+ * The main multi handle, for callers that run many exchanges at once
+ * ----------------------------------------------------------------
  */
-time_t
-sm_signing_time(void)
-{
-	return time(NULL) + sm_clock_offset;
-}
-
-/* The retry quota left in this backend. */
-int
-sm_retry_quota_available(void)
-{
-	if (!sm_curl_initialized)
-		return SM_RETRY_QUOTA_CAPACITY;
-	return sm_quota.available;
-}
 
 /*
- * sm_curl_retry_class
- *		Classify a transfer that ended without a usable HTTP response.
- */
-static SmRetryClass
-sm_curl_retry_class(CURLcode rc)
-{
-	switch (rc)
-	{
-		case CURLE_OPERATION_TIMEDOUT:
-			return SM_RETRY_TIMEOUT;
-		case CURLE_COULDNT_RESOLVE_HOST:
-		case CURLE_COULDNT_RESOLVE_PROXY:
-		case CURLE_COULDNT_CONNECT:
-		case CURLE_SEND_ERROR:
-		case CURLE_RECV_ERROR:
-		case CURLE_GOT_NOTHING:
-		case CURLE_PARTIAL_FILE:
-		case CURLE_SSL_CONNECT_ERROR:
-		case CURLE_HTTP2:
-		case CURLE_HTTP2_STREAM:
-		case CURLE_WEIRD_SERVER_REPLY:
-		case CURLE_BAD_CONTENT_ENCODING:
-		case CURLE_READ_ERROR:
-			return SM_RETRY_TRANSIENT;
-		default:
-			return SM_RETRY_NO;
-	}
-}
-
-/*
- * sm_transport_describe_failure
- *		Fill in code, message, status and request id of a failure from an
- *		attempt's response.
- */
-static void
-sm_transport_describe_failure(const SmResponse *resp, SmFailure *failure)
-{
-	failure->http_status = resp->http_status;
-	failure->curl_code = resp->curl_code;
-	failure->too_large = resp->body_too_large;
-	strlcpy(failure->request_id, resp->request_id,
-			sizeof(failure->request_id));
-	failure->code[0] = failure->message[0] = '\0';
-
-	if (resp->body_too_large)
-	{
-		snprintf(failure->message, sizeof(failure->message),
-				 "The reply was larger than segment_membership.max_reply_size "
-				 "(%zu bytes).",
-				 resp->max_body);
-		return;
-	}
-	if (resp->curl_code != CURLE_OK)
-	{
-		const char *detail = resp->curl_error[0]
-								 ? resp->curl_error
-								 : curl_easy_strerror(resp->curl_code);
-
-		snprintf(failure->message, sizeof(failure->message), "%s", detail);
-		return;
-	}
-	sm_reply_parse_error(resp->body, resp->body_len, resp->error_type,
-						 failure->code, sizeof(failure->code),
-						 failure->message, sizeof(failure->message));
-}
-
-/*
- * sm_is_token_error
- *		Whether an error code says the session token expired or is unknown
- *		(which happens when temporary credentials rotated underneath us).
- */
-static bool
-sm_is_token_error(const char *code)
-{
-	return strcmp(code, "ExpiredTokenException") == 0 ||
-		   strcmp(code, "ExpiredToken") == 0 ||
-		   strcmp(code, "RequestExpired") == 0 ||
-		   strcmp(code, "UnrecognizedClientException") == 0 ||
-		   strcmp(code, "InvalidClientTokenId") == 0;
-}
-
-/*
- * sm_try_clock_skew_correction
- *		After an authentication failure that a skewed clock can cause, take
- *		the service's clock from the Date header.  Returns true when the
- *		offset changed by at least the SDKs' threshold (then the request
- *		deserves one more attempt).
- */
-static bool
-sm_try_clock_skew_correction(const SmResponse *resp, const SmFailure *f)
-{
-	time_t server;
-	time_t now;
-	long   new_offset;
-
-	if (resp->http_status != 400 && resp->http_status != 401 &&
-		resp->http_status != 403)
-		return false;
-	if (!sm_retry_is_clock_skew_code(f->code) || resp->date[0] == '\0')
-		return false;
-	server = curl_getdate(resp->date, NULL);
-	if (server == (time_t) -1)
-		return false;
-	now = time(NULL);
-	new_offset = (long) (server - now);
-	if (labs(new_offset - sm_clock_offset) < SM_CLOCK_SKEW_THRESHOLD_S)
-		return false;
-	if (labs(new_offset) > 7L * 24 * 3600)
-		return false; /* not believable */
-	sm_clock_offset = (int) new_offset;
-	sm_transport_stats.clock_skew_corrections++;
-	return true;
-}
-
-/*
- * The state of one sm_run_jobs() call.
- */
-typedef struct SmRun
-{
-	const SmJobOps *ops;
-	void		   *arg;
-	int				njobs;
-	int				max_concurrency;
-	SmJobState	   *jobs;
-	int			   *waiting; /* jobs in SM_JOB_WAITING */
-	int				nwaiting;
-	int				next_new; /* lowest job never started */
-	int				nrunning;
-	int				ndone;
-	MemoryContext	run_cxt;
-} SmRun;
-
-/*
- * sm_job_start_attempt
- *		Build, sign and start the next attempt of a job.
- */
-static void
-sm_job_start_attempt(SmRun *run, int j)
-{
-	SmJobState	 *js = &run->jobs[j];
-	SmRequestSpec spec;
-	MemoryContext oldcxt;
-
-	if (js->attempt_cxt == NULL)
-		js->attempt_cxt =
-			AllocSetContextCreate(run->run_cxt, "segment_membership attempt",
-								  ALLOCSET_DEFAULT_SIZES);
-	else
-		MemoryContextReset(js->attempt_cxt);
-	oldcxt = MemoryContextSwitchTo(js->attempt_cxt);
-	memset(&spec, 0, sizeof(spec));
-	run->ops->build(run->arg, j, &spec);
-	js->signed_offset = sm_clock_offset;
-	js->xfer = sm_transfer_start(&sm_main, &spec, js->attempt_cxt, j, true);
-	MemoryContextSwitchTo(oldcxt);
-	js->attempts++;
-	js->phase = SM_JOB_RUNNING;
-	run->nrunning++;
-}
-
-/*
- * sm_job_schedule_retry
- *		Put a job on the waiting list until delay_ms from now.
- */
-static void
-sm_job_schedule_retry(SmRun *run, int j, long delay_ms)
-{
-	SmJobState *js = &run->jobs[j];
-
-	js->phase = SM_JOB_WAITING;
-	js->retry_at =
-		TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay_ms);
-	run->waiting[run->nwaiting++] = j;
-	sm_transport_stats.retries++;
-}
-
-/*
- * sm_job_completed
- *		Decide what a finished attempt means: accept the reply, retry, or
- *		give up on the job.  The attempt's curl objects are already freed.
- */
-static void
-sm_job_completed(SmRun *run, SmTransfer *xfer)
-{
-	SmJobState	 *js = &run->jobs[xfer->job];
-	MemoryContext oldcxt;
-
-	/* whatever parsing the reply allocates goes away with the attempt */
-	oldcxt = MemoryContextSwitchTo(js->attempt_cxt);
-	sm_job_decide(run, xfer);
-	MemoryContextSwitchTo(oldcxt);
-	if (js->phase == SM_JOB_DONE)
-	{
-		MemoryContextDelete(js->attempt_cxt);
-		js->attempt_cxt = NULL;
-	}
-}
-
-/*
- * sm_job_decide
- *		The body of sm_job_completed(), running in the attempt's context.
- */
-static void
-sm_job_decide(SmRun *run, SmTransfer *xfer)
-{
-	SmJobState	*js = &run->jobs[xfer->job];
-	SmResponse	*resp = &xfer->resp;
-	SmFailure	 failure;
-	SmRetryClass cls;
-
-	js->xfer = NULL;
-	js->phase = SM_JOB_DONE; /* unless retried below */
-	run->nrunning--;
-
-	if (resp->body_oom)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
-				 errdetail("Failed while receiving a reply of %zu bytes.",
-						   resp->body_len)));
-
-	memset(&failure, 0, sizeof(failure));
-	if (resp->curl_code == CURLE_OK && resp->http_status >= 200 &&
-		resp->http_status < 300)
-	{
-		const char *why = run->ops->accept(run->arg, xfer->job, resp);
-
-		if (why == NULL)
-		{
-			sm_retry_quota_release(&sm_quota, js->last_retry_cost);
-			run->ndone++;
-			return;
-		}
-		/* an unusable reply: retried like a transient failure */
-		cls = SM_RETRY_TRANSIENT;
-		failure.http_status = resp->http_status;
-		strlcpy(failure.request_id, resp->request_id,
-				sizeof(failure.request_id));
-		strlcpy(failure.code, "InvalidReply", sizeof(failure.code));
-		strlcpy(failure.message, why, sizeof(failure.message));
-	}
-	else
-	{
-		sm_transport_describe_failure(resp, &failure);
-		if (resp->body_too_large)
-			cls = SM_RETRY_NO;
-		else if (resp->curl_code != CURLE_OK)
-			cls = sm_curl_retry_class(resp->curl_code);
-		else
-			cls = sm_retry_classify_http(resp->http_status, failure.code);
-
-		if (cls == SM_RETRY_NO && !js->skew_retry_used &&
-			(sm_try_clock_skew_correction(resp, &failure) ||
-			 (js->signed_offset != sm_clock_offset &&
-			  sm_retry_is_clock_skew_code(failure.code))))
-		{
-			/*
-			 * One extra attempt, signed with the corrected clock: either this
-			 * reply taught us the offset, or another request's did after this
-			 * one was signed.
-			 */
-			js->skew_retry_used = true;
-			sm_job_schedule_retry(run, xfer->job, 0);
-			return;
-		}
-		if (cls == SM_RETRY_NO && !js->token_retry_used &&
-			resp->http_status == 403 && sm_is_token_error(failure.code) &&
-			run->ops->refresh_credentials != NULL &&
-			run->ops->refresh_credentials(run->arg))
-		{
-			/* one extra attempt with refreshed credentials */
-			js->token_retry_used = true;
-			sm_job_schedule_retry(run, xfer->job, 0);
-			return;
-		}
-	}
-	failure.cls = cls;
-	failure.attempts = js->attempts;
-	if (cls == SM_RETRY_THROTTLING)
-		sm_transport_stats.throttled++;
-
-	if (cls != SM_RETRY_NO && js->attempts < sm_guc_max_attempts)
-	{
-		int cost = sm_retry_quota_acquire(&sm_quota, cls);
-
-		if (cost > 0)
-		{
-			long delay;
-
-			js->retries++;
-			js->last_retry_cost = cost;
-			delay =
-				sm_retry_backoff_ms(cls, js->retries, sm_random_fraction());
-			delay = sm_retry_apply_hint(
-				delay, sm_retry_parse_hint(resp->amz_retry_after,
-										   resp->retry_after, time(NULL)));
-			sm_job_schedule_retry(run, xfer->job, delay);
-			return;
-		}
-		failure.quota_exhausted = true;
-	}
-
-	/* give up on this job */
-	sm_transport_stats.failed_jobs++;
-	run->ndone++;
-	run->ops->give_up(run->arg, xfer->job, &failure);
-}
-
-/*
- * sm_run_start_due
- *		Start the retries that are due and then new jobs, while there is
- *		room.  Returns the time of the earliest retry not yet due.
- */
-static TimestampTz
-sm_run_start_due(SmRun *run)
-{
-	TimestampTz now = GetCurrentTimestamp();
-	TimestampTz next_retry = DT_NOEND;
-	int			i = 0;
-
-	while (i < run->nwaiting)
-	{
-		int j = run->waiting[i];
-
-		if (run->jobs[j].retry_at > now ||
-			run->nrunning >= run->max_concurrency)
-		{
-			next_retry = Min(next_retry, run->jobs[j].retry_at);
-			i++;
-			continue;
-		}
-		run->waiting[i] = run->waiting[--run->nwaiting];
-		sm_job_start_attempt(run, j);
-	}
-	while (run->next_new < run->njobs &&
-		   run->nrunning < run->max_concurrency &&
-		   run->ops->may_start(run->arg, run->next_new))
-		sm_job_start_attempt(run, run->next_new++);
-	return next_retry;
-}
-
-/*
- * sm_run_jobs
- *		Run njobs requests with at most max_concurrency in flight, retrying
- *		each as the retry policy allows, and report every outcome through
- *		ops.  Returns when every job has been accepted or given up on.  On
- *		any error (including a cancel) every transfer in flight is removed
- *		and freed before the error propagates.
+ * sm_transport_begin
+ *		Get the main multi handle ready for a run of exchanges with at most
+ *		max_connections connections open.
  */
 void
-sm_run_jobs(int njobs, int max_concurrency, const SmJobOps *ops, void *arg)
+sm_transport_begin(int max_connections)
 {
-	SmMulti *m = &sm_main;
-	SmRun	 run;
-
 	sm_transport_init();
-	SM_MSETOPT(m->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-			   (long) max_concurrency);
-	SM_MSETOPT(m->multi, CURLMOPT_MAXCONNECTS, (long) max_concurrency);
-
-	memset(&run, 0, sizeof(run));
-	run.ops = ops;
-	run.arg = arg;
-	run.njobs = njobs;
-	run.max_concurrency = max_concurrency;
-	run.run_cxt = AllocSetContextCreate(CurrentMemoryContext,
-										"segment_membership transfers",
-										ALLOCSET_DEFAULT_SIZES);
-	run.jobs = MemoryContextAllocZero(run.run_cxt,
-									  sizeof(SmJobState) * Max(njobs, 1));
-	run.waiting = MemoryContextAlloc(run.run_cxt, sizeof(int) * Max(njobs, 1));
-
-	PG_TRY();
-	{
-		while (run.ndone < njobs)
-		{
-			TimestampTz next_retry;
-			long		wait_ms;
-			CURLMsg	   *msg;
-			int			msgs_left;
-
-			CHECK_FOR_INTERRUPTS();
-			next_retry = sm_run_start_due(&run);
-			if (run.nrunning == 0 && run.nwaiting == 0)
-				elog(ERROR, "segment_membership: no job can make progress");
-
-			wait_ms = (next_retry == DT_NOEND) ? -1 : sm_ms_until(next_retry);
-			if (run.nrunning == 0)
-			{
-				/* only retries pending: sleep on the latch alone */
-				int rc = WaitLatch(
-					MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					Max(wait_ms, 1), sm_wait_event_info());
-
-				if (rc & WL_LATCH_SET)
-				{
-					ResetLatch(MyLatch);
-					CHECK_FOR_INTERRUPTS();
-				}
-				continue;
-			}
-			sm_multi_wait(m, wait_ms);
-
-			while ((msg = curl_multi_info_read(m->multi, &msgs_left)) != NULL)
-			{
-				SmTransfer *xfer = NULL;
-
-				if (msg->msg != CURLMSG_DONE)
-					continue;
-				if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
-									  (char **) &xfer) != CURLE_OK ||
-					xfer == NULL)
-					elog(ERROR, "segment_membership: transfer without owner");
-				sm_transfer_collect(m, xfer, msg->data.result);
-				sm_job_completed(&run, xfer);
-			}
-		}
-	}
-	PG_CATCH();
-	{
-		int j;
-
-		for (j = 0; j < njobs; j++)
-			if (run.jobs[j].xfer != NULL)
-				sm_transfer_finish(m, run.jobs[j].xfer);
-		sm_multi_release_wes(m);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-
-	sm_multi_release_wes(m);
-	MemoryContextDelete(run.run_cxt);
+	SM_MSETOPT(sm_main.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+			   (long) max_connections);
+	SM_MSETOPT(sm_main.multi, CURLMOPT_MAXCONNECTS, (long) max_connections);
 }
+
+/*
+ * sm_transfer_start
+ *		Start one exchange on the main multi handle; tag is the caller's
+ *		number for it.  The transfer and its response live in cxt.
+ */
+SmTransfer *
+sm_transfer_start(const SmRequestSpec *spec, MemoryContext cxt, int tag)
+{
+	return sm_transfer_begin(&sm_main, spec, cxt, tag);
+}
+
+/*
+ * sm_transfer_abandon
+ *		Stop an exchange that has not completed and free its curl objects
+ *		(its connection is closed).  Never raises an error.
+ */
+void
+sm_transfer_abandon(SmTransfer *xfer)
+{
+	sm_transfer_finish(&sm_main, xfer);
+}
+
+/* The caller's number of a transfer. */
+int
+sm_transfer_tag(const SmTransfer *xfer)
+{
+	return xfer->tag;
+}
+
+/* What came back for a completed transfer. */
+SmResponse *
+sm_transfer_response(SmTransfer *xfer)
+{
+	return &xfer->resp;
+}
+
+/*
+ * sm_transport_wait
+ *		Sleep until there is network work, curl's timer fires, the latch is
+ *		set or max_wait_ms (-1: no limit) passes, and let curl act.
+ */
+void
+sm_transport_wait(long max_wait_ms)
+{
+	sm_multi_wait(&sm_main, max_wait_ms);
+}
+
+/*
+ * sm_transport_next_done
+ *		A transfer of the main multi handle that has completed (its curl
+ *		objects already freed), or NULL.  Several may complete at once.
+ */
+SmTransfer *
+sm_transport_next_done(void)
+{
+	return sm_multi_next_done(&sm_main);
+}
+
+/*
+ * sm_multi_next_done
+ *		A transfer of m that has completed (its outcome collected and its
+ *		curl objects freed), or NULL.
+ */
+static SmTransfer *
+sm_multi_next_done(SmMulti *m)
+{
+	CURLMsg *msg;
+	int		 msgs_left;
+
+	while ((msg = curl_multi_info_read(m->multi, &msgs_left)) != NULL)
+	{
+		SmTransfer *xfer = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+							  (char **) &xfer) != CURLE_OK ||
+			xfer == NULL)
+			elog(ERROR, "segment_membership: transfer without owner");
+		sm_transfer_collect(m, xfer, msg->data.result);
+		return xfer;
+	}
+	return NULL;
+}
+
+/*
+ * sm_transport_sleep
+ *		Sleep on the latch alone for up to ms milliseconds (when nothing is
+ *		in flight); interrupts are serviced.
+ */
+void
+sm_transport_sleep(long ms)
+{
+	int rc =
+		WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+				  Max(ms, 1), sm_wait_event_info());
+
+	if (rc & WL_LATCH_SET)
+	{
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * sm_transport_end
+ *		A run of exchanges is over (or failed): free the wait event set.
+ *		The multi handle and its connection cache stay.
+ */
+void
+sm_transport_end(void)
+{
+	sm_multi_release_wes(&sm_main);
+}
+
+/* Milliseconds from now until t (0 if past); for callers' deadlines. */
+long
+sm_transport_ms_until(TimestampTz t)
+{
+	return sm_ms_until(t);
+}
+
+/* This backend's transport counters. */
+const SmTransportCounters *
+sm_transport_counters(void)
+{
+	return &sm_counters;
+}
+
+/* ----------------------------------------------------------------
+ * One exchange on its own multi handle
+ * ----------------------------------------------------------------
+ */
 
 /*
  * sm_http_fetch
- *		Send one request and wait for its reply, interruptibly; used for the
- *		credential endpoints.  Never retries and never raises an error for
+ *		Send one HTTP request and wait for its reply, interruptibly; used
+ *		for the credential endpoints.  Never retries and never raises an error for
  *		network failures: resp->curl_code and resp->http_status tell.  The
  *		body is allocated in CurrentMemoryContext.
  */
@@ -1282,24 +948,17 @@ sm_http_fetch(const SmRequestSpec *spec, SmResponse *resp)
 	sm_transport_init();
 	if (m->multi == NULL)
 		sm_multi_init(m); /* only backends that fetch credentials */
-	sm_transport_stats.credential_fetches++;
+	sm_counters.fetches++;
 	PG_TRY();
 	{
-		CURLMsg *msg = NULL;
-		int		 msgs_left;
-
-		xfer = sm_transfer_start(m, spec, CurrentMemoryContext, 0, false);
+		xfer = sm_transfer_begin(m, spec, CurrentMemoryContext, 0);
 		for (;;)
 		{
 			CHECK_FOR_INTERRUPTS();
-			while ((msg = curl_multi_info_read(m->multi, &msgs_left)) != NULL)
-				if (msg->msg == CURLMSG_DONE)
-					break;
-			if (msg != NULL)
+			if (sm_multi_next_done(m) != NULL)
 				break;
 			sm_multi_wait(m, -1);
 		}
-		sm_transfer_collect(m, xfer, msg->data.result);
 	}
 	PG_CATCH();
 	{

@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * transport.h
- *		HTTP transport of segment_membership: libcurl multi driven from the
- *		backend's wait machinery, a per-backend connection cache, retries.
+ *		HTTP transport of segment_membership: libcurl multi handles driven
+ *		from the backend's wait machinery, a per-backend connection cache,
+ *		transfers, and sm_http_fetch() for single exchanges.  No AWS
+ *		knowledge: no retries, no error bodies, no signing.
  *
  * IDENTIFICATION
  *		src/transport.h
@@ -14,15 +16,14 @@
 
 #include <curl/curl.h>
 
-#include "retry.h"
 #include "utils/timestamp.h"
 
 #define SM_HEADER_VALUE_LEN	   128
 #define SM_MAX_REQUEST_HEADERS 16
-#define SM_MESSAGE_LEN		   512
 
 /*
- * One request to send, as built for one attempt.  Every pointer must stay
+ * One HTTP request to send (for a GetSegmentMembership request, what one
+ * attempt sends).  Every pointer must stay
  * valid until the attempt completes (they live in the attempt's memory
  * context).
  */
@@ -41,7 +42,7 @@ typedef struct SmRequestSpec
 } SmRequestSpec;
 
 /*
- * What came back for one attempt.  The body lives in the attempt's memory
+ * What came back for one HTTP request.  The body lives in the attempt's memory
  * context and is NUL-terminated.
  */
 typedef struct SmResponse
@@ -64,72 +65,34 @@ typedef struct SmResponse
 	MemoryContext cxt; /* where the body is allocated */
 } SmResponse;
 
-/*
- * How a job ended when it did not succeed.
- */
-typedef struct SmFailure
+/* A transfer: one HTTP exchange in flight (opaque). */
+typedef struct SmTransfer SmTransfer;
+
+/* Per-backend counters of the transport, for segment_membership_stats(). */
+typedef struct SmTransportCounters
 {
-	SmRetryClass cls;			  /* SM_RETRY_NO: not retryable */
-	bool		 quota_exhausted; /* retryable, but the retry quota was
-									 * empty */
-	int			 attempts;
-	long		 http_status; /* 0: no HTTP response */
-	CURLcode	 curl_code;
-	bool		 too_large; /* the reply exceeded the size cap */
-	char		 code[SM_HEADER_VALUE_LEN]; /* AWS error code, or "" */
-	char		 message[SM_MESSAGE_LEN];	/* AWS or curl message */
-	char		 request_id[SM_HEADER_VALUE_LEN];
-} SmFailure;
-
-/*
- * Callbacks through which sm_run_jobs() asks its caller about jobs.  Jobs
- * are numbered 0..njobs-1 and started in that order.
- */
-typedef struct SmJobOps
-{
-	/* May job start now?  (It must eventually say yes to the lowest one.) */
-	bool (*may_start)(void *arg, int job);
-	/* Fill in the request of the next attempt; signs it; may ereport. */
-	void (*build)(void *arg, int job, SmRequestSpec *spec);
-
-	/*
-	 * A 2xx reply arrived: consume it.  Returns NULL when accepted, else a
-	 * sentence saying why the reply is unusable (then it is retried like a
-	 * transient error).  May ereport.
-	 */
-	const char *(*accept)(void *arg, int job, SmResponse *resp);
-	/* The job failed for good; may ereport (and usually does). */
-	void (*give_up)(void *arg, int job, const SmFailure *failure);
-
-	/*
-	 * An attempt was refused because the credentials' session token expired
-	 * or became invalid: refresh them.  Returns true when fresh credentials
-	 * are in place and the job should be retried once.
-	 */
-	bool (*refresh_credentials)(void *arg);
-} SmJobOps;
-
-/* Per-backend counters, shown by segment_membership_stats(). */
-typedef struct SmTransportStats
-{
-	int64 attempts;
-	int64 retries;
-	int64 throttled;
-	int64 failed_jobs;
 	int64 connections_opened;
 	int64 connections_open;
 	int64 bytes_received;
-	int64 clock_skew_corrections;
-	int64 credential_fetches;
-	int64 signing_keys_derived;
-} SmTransportStats;
+	int64 fetches; /* sm_http_fetch() calls: the credential endpoints */
+} SmTransportCounters;
 
-extern SmTransportStats sm_transport_stats;
+/* many exchanges at once, on the main multi handle */
+extern void		   sm_transport_begin(int max_connections);
+extern SmTransfer *sm_transfer_start(const SmRequestSpec *spec,
+									 MemoryContext cxt, int tag);
+extern void		   sm_transfer_abandon(SmTransfer *xfer);
+extern int		   sm_transfer_tag(const SmTransfer *xfer);
+extern SmResponse *sm_transfer_response(SmTransfer *xfer);
+extern void		   sm_transport_wait(long max_wait_ms);
+extern SmTransfer *sm_transport_next_done(void);
+extern void		   sm_transport_sleep(long ms);
+extern void		   sm_transport_end(void);
+extern long		   sm_transport_ms_until(TimestampTz t);
 
-extern void	  sm_run_jobs(int njobs, int max_concurrency, const SmJobOps *ops,
-						  void *arg);
-extern void	  sm_http_fetch(const SmRequestSpec *spec, SmResponse *resp);
-extern time_t sm_signing_time(void);
-extern int	  sm_retry_quota_available(void);
+/* one exchange, on its own multi handle */
+extern void sm_http_fetch(const SmRequestSpec *spec, SmResponse *resp);
+
+extern const SmTransportCounters *sm_transport_counters(void);
 
 #endif /* SM_TRANSPORT_H */

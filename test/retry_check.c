@@ -133,6 +133,46 @@ main(void)
 		sm_retry_quota_release(&q, 0);
 	CHECK(q.available == 500);
 
+	/* the retry decision */
+	{
+		SmRetryFacts f;
+
+		memset(&f, 0, sizeof(f));
+		f.cls = SM_RETRY_TRANSIENT;
+		f.attempts = 1;
+		f.max_attempts = 3;
+		CHECK(sm_retry_decide(&f) == SM_RETRY_AFTER_BACKOFF);
+		f.attempts = 3;
+		CHECK(sm_retry_decide(&f) == SM_RETRY_GIVE_UP);
+		/* skew and token retries only for otherwise final failures */
+		f.attempts = 1;
+		f.clock_corrected = f.token_rejected = f.can_refresh = true;
+		CHECK(sm_retry_decide(&f) == SM_RETRY_AFTER_BACKOFF);
+		f.cls = SM_RETRY_NO;
+		CHECK(sm_retry_decide(&f) == SM_RETRY_NOW_RESIGNED);
+		f.skew_retry_used = true;
+		CHECK(sm_retry_decide(&f) == SM_RETRY_NOW_REFRESHED);
+		f.token_retry_used = true;
+		CHECK(sm_retry_decide(&f) == SM_RETRY_GIVE_UP);
+		f.skew_retry_used = f.token_retry_used = false;
+		f.clock_corrected = false;
+		f.signed_before_fix = true;
+		CHECK(sm_retry_decide(&f) == SM_RETRY_NOW_RESIGNED);
+		f.signed_before_fix = false;
+		f.can_refresh = false;
+		CHECK(sm_retry_decide(&f) == SM_RETRY_GIVE_UP);
+		f.can_refresh = true;
+		f.token_rejected = false;
+		CHECK(sm_retry_decide(&f) == SM_RETRY_GIVE_UP);
+		/* max_attempts bounds policy retries, not the two one-offs */
+		f.cls = SM_RETRY_NO;
+		f.attempts = f.max_attempts = 1;
+		f.token_rejected = true;
+		CHECK(sm_retry_decide(&f) == SM_RETRY_NOW_REFRESHED);
+		f.cls = SM_RETRY_THROTTLING;
+		CHECK(sm_retry_decide(&f) == SM_RETRY_GIVE_UP);
+	}
+
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed == 0 ? 0 : 1;
 }
