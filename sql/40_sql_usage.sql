@@ -62,10 +62,12 @@ CALL record_members('churn_risk');
 SELECT count(*) FROM segment_members WHERE segment = 'churn_risk';
 -- an error inside the procedure's loop is caught like any other
 DO $$
+DECLARE det text;
 BEGIN
   PERFORM * FROM get_segment_membership('demo-domain', 'missing-segment', ARRAY[md5('x')]);
 EXCEPTION WHEN undefined_object THEN
-  RAISE NOTICE 'caught: %', SQLERRM;
+  GET STACKED DIAGNOSTICS det = PG_EXCEPTION_DETAIL;
+  RAISE NOTICE 'caught: %: %', SQLERRM, sm_mask(det);
 END
 $$;
 -- and the session goes on working afterwards

@@ -7,7 +7,10 @@
  *		of the failure rows that stand for its ids; and the error context
  *		that names the call's domain and segment.
  *
- * Remote text is already sanitized (reply.c).
+ * Message layout, following PostgreSQL's style guide: a short primary
+ * message; the HTTP status, attempts, request id and the AWS error type
+ * and message (or curl's) in the detail; advice in the hint; the domain
+ * and segment in the context.  Remote text is already sanitized (reply.c).
  *
  * IDENTIFICATION
  *		src/failure.c
@@ -105,6 +108,62 @@ sm_failure_summary(const SmFailure *f, bool made_up_code)
 }
 
 /*
+ * sm_failure_errdetail
+ *		The detail of a failure report: what came back, after how many
+ *		attempts, and the AWS (or curl) text.
+ */
+static int
+sm_failure_errdetail(const SmFailure *f)
+{
+	const char *rid = f->request_id[0] ? f->request_id : "none";
+	const char *text = sm_failure_summary(f, false);
+	int			n = f->attempts;
+
+	if (f->http_status == 0)
+	{
+		if (f->quota_exhausted)
+			return errdetail_plural(
+				"Gave up after %d attempt, the retry quota of this session "
+				"being used up: %s",
+				"Gave up after %d attempts, the retry quota of this session "
+				"being used up: %s",
+				n, n, text);
+		return errdetail_plural("Gave up after %d attempt: %s",
+								"Gave up after %d attempts: %s", n, n, text);
+	}
+	if (text[0] == '\0')
+		text = "the reply names no error type or message.";
+	if (f->quota_exhausted)
+		return errdetail_plural(
+			"HTTP status %ld after %d attempt (the retry quota of this "
+			"session is used up), request id %s: %s",
+			"HTTP status %ld after %d attempts (the retry quota of this "
+			"session is used up), request id %s: %s",
+			n, f->http_status, n, rid, text);
+	return errdetail_plural(
+		"HTTP status %ld after %d attempt, request id %s: %s",
+		"HTTP status %ld after %d attempts, request id %s: %s", n,
+		f->http_status, n, rid, text);
+}
+
+/*
+ * sm_failure_errhint
+ *		The advice of a failure report, if any.
+ */
+static int
+sm_failure_errhint(const SmFailure *f)
+{
+	if (f->cls == SM_RETRY_THROTTLING)
+		return errhint("Lower segment_membership.max_concurrency, or ask AWS "
+					   "for a higher request quota.");
+	if (f->cls != SM_RETRY_NO)
+		return errhint("Set segment_membership.on_request_failure to "
+					   "\"failure_rows\" to get failure rows for the ids of "
+					   "failed requests instead of an error.");
+	return 0;
+}
+
+/*
  * sm_failure_report
  *		Raise the error for a request that failed for good.  TLS set-up
  *		failures get their own primary message, because the fix is local.
@@ -113,8 +172,6 @@ void
 sm_failure_report(const SmFailure *f, const SmTarget *target)
 {
 	const char *host = target->endpoint.host_header;
-	char	   *summary = sm_failure_summary(f, true);
-	const char *rid = f->request_id[0] ? f->request_id : "none";
 
 	if (f->http_status == 0 && f->curl_code == CURLE_SSL_CACERT_BADFILE)
 		ereport(
@@ -141,45 +198,14 @@ sm_failure_report(const SmFailure *f, const SmTarget *target)
 					 "by the system's CA store.")));
 
 	if (f->http_status == 0 && !f->too_large)
-		ereport(
-			ERROR,
-			(errcode(sm_failure_sqlstate(f)),
-			 errmsg("segment membership request to \"%s\" failed: %s", host,
-					f->message),
-			 errdetail("Gave up after %d attempt%s%s.", f->attempts,
-					   f->attempts == 1 ? "" : "s",
-					   f->quota_exhausted
-						   ? "; the retry quota of this session is used up"
-						   : ""),
-			 f->cls != SM_RETRY_NO
-				 ? errhint(
-					   "Set segment_membership.on_request_failure to "
-					   "\"failure_rows\" to get failure rows for the ids of "
-					   "failed requests instead of an error.")
-				 : 0));
+		ereport(ERROR,
+				(errcode(sm_failure_sqlstate(f)),
+				 errmsg("GetSegmentMembership request to \"%s\" failed", host),
+				 sm_failure_errdetail(f), sm_failure_errhint(f)));
 
-	ereport(
-		ERROR,
-		(errcode(sm_failure_sqlstate(f)),
-		 errmsg("segment membership request failed: %s", summary),
-		 f->http_status != 0
-			 ? errdetail(
-				   "HTTP status %ld after %d attempt%s%s, request id %s.",
-				   f->http_status, f->attempts, f->attempts == 1 ? "" : "s",
-				   f->quota_exhausted
-					   ? " (the retry quota of this session is used up)"
-					   : "",
-				   rid)
-			 : errdetail("Gave up after %d attempt%s.", f->attempts,
-						 f->attempts == 1 ? "" : "s"),
-		 f->cls == SM_RETRY_THROTTLING
-			 ? errhint("Lower segment_membership.max_concurrency, or ask AWS "
-					   "for a higher request quota.")
-		 : f->cls != SM_RETRY_NO
-			 ? errhint("Set segment_membership.on_request_failure to "
-					   "\"failure_rows\" to get failure rows for the ids of "
-					   "failed requests instead of an error.")
-			 : 0));
+	ereport(ERROR, (errcode(sm_failure_sqlstate(f)),
+					errmsg("GetSegmentMembership request failed"),
+					sm_failure_errdetail(f), sm_failure_errhint(f)));
 	pg_unreachable();
 }
 
