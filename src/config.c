@@ -375,7 +375,9 @@ sm_resolve_region(SmTarget *target)
 		src = "AWS_REGION";
 	else if ((v = sm_getenv("AWS_DEFAULT_REGION")) != NULL)
 		src = "AWS_DEFAULT_REGION";
-	else if ((v = sm_shared_config_value("region")) != NULL)
+	else if ((v = sm_shared_config_value(
+				  sm_shared_config_profile_name(target->profile), "region")) !=
+			 NULL)
 		src = "the AWS config file";
 	else
 		ereport(ERROR,
@@ -384,7 +386,7 @@ sm_resolve_region(SmTarget *target)
 				 errdetail("Neither segment_membership.region, AWS_REGION, "
 						   "AWS_DEFAULT_REGION nor the region of AWS profile "
 						   "\"%s\" is set.",
-						   sm_shared_config_profile_name()),
+						   sm_shared_config_profile_name(target->profile)),
 				 errhint("Set segment_membership.region, for example with "
 						 "ALTER DATABASE ... SET segment_membership.region = "
 						 "'eu-west-2'.")));
@@ -426,6 +428,8 @@ sm_resolve_target(SmTarget *target)
 	const char *why;
 
 	memset(target, 0, sizeof(*target));
+	target->profile = pstrdup(sm_guc_profile != NULL ? sm_guc_profile : "");
+	target->credential_timeout_ms = sm_guc_credential_timeout_ms;
 	sm_resolve_region(target);
 
 	if (sm_guc_endpoint_url != NULL && sm_guc_endpoint_url[0] != '\0')
@@ -440,6 +444,7 @@ sm_resolve_target(SmTarget *target)
 		else if ((url = sm_getenv("AWS_ENDPOINT_URL")) != NULL)
 			src = "AWS_ENDPOINT_URL";
 		else if ((url = sm_shared_config_service_endpoint(
+					  sm_shared_config_profile_name(target->profile),
 					  "customer_profiles")) != NULL)
 			src = "the AWS config file";
 	}
@@ -464,6 +469,8 @@ sm_resolve_target(SmTarget *target)
 		target->ca_file = pstrdup(sm_getenv("AWS_CA_BUNDLE"));
 		target->ca_source = "AWS_CA_BUNDLE";
 	}
-	else if ((target->ca_file = sm_shared_config_value("ca_bundle")) != NULL)
+	else if ((target->ca_file = sm_shared_config_value(
+				  sm_shared_config_profile_name(target->profile),
+				  "ca_bundle")) != NULL)
 		target->ca_source = "the AWS config file";
 }

@@ -60,6 +60,9 @@ typedef struct SmTarget
 	const char *endpoint_source;
 	char	   *ca_file; /* NULL: the system's CAs */
 	const char *ca_source;
+	/* settings of the credential chain, read here so it reads no GUC */
+	char *profile; /* segment_membership.profile, "" when unset */
+	int	  credential_timeout_ms;
 } SmTarget;
 
 extern void	 sm_define_gucs(void);

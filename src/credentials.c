@@ -8,7 +8,8 @@
  *
  *	1. environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
  *	   AWS_SESSION_TOKEN (optionally AWS_CREDENTIAL_EXPIRATION);
- *	2. shared files: the active profile (segment_membership.profile, else
+ *	2. shared files: the active profile (segment_membership.profile, passed
+ *	   in as target->profile, else
  *	   AWS_PROFILE, else "default") of AWS_CONFIG_FILE / AWS_SHARED_-
  *	   CREDENTIALS_FILE: role_arn with source_profile or credential_source
  *	   (STS AssumeRole, signed with the source credentials), role_arn with
@@ -379,8 +380,8 @@ sm_remote_text(const char *s, size_t len)
  */
 static bool
 sm_fetch(const char *method, const char *url, const char **headers,
-		 int nheaders, const char *body, const char *ca_file, SmResponse *resp,
-		 const char **why)
+		 int nheaders, const char *body, const char *ca_file, int timeout_ms,
+		 SmResponse *resp, const char **why)
 {
 	SmRequestSpec spec;
 	int			  i;
@@ -394,8 +395,8 @@ sm_fetch(const char *method, const char *url, const char **headers,
 		spec.headers[i] = headers[i];
 	spec.nheaders = Min(nheaders, SM_MAX_REQUEST_HEADERS);
 	spec.ca_file = ca_file;
-	spec.connect_timeout_ms = sm_guc_credential_timeout_ms;
-	spec.timeout_ms = sm_guc_credential_timeout_ms;
+	spec.connect_timeout_ms = timeout_ms;
+	spec.timeout_ms = timeout_ms;
 	spec.max_body = SM_MAX_CRED_REPLY;
 	sm_http_fetch(&spec, resp);
 	if (resp->curl_code != CURLE_OK)
@@ -543,7 +544,8 @@ sm_sts_call(const SmTarget *target, const char *action, const char *form,
 		return false;
 	}
 
-	if (!sm_fetch("POST", url, headers, n, form, target->ca_file, &resp, &err))
+	if (!sm_fetch("POST", url, headers, n, form, target->ca_file,
+				  target->credential_timeout_ms, &resp, &err))
 	{
 		appendStringInfo(why, "STS %s: %s", action, err);
 		return false;
@@ -658,7 +660,7 @@ static SmProviderResult
 sm_provider_environment(const SmTarget *target, SmCredentials *out,
 						StringInfo why)
 {
-	if (sm_guc_profile != NULL && sm_guc_profile[0] != '\0')
+	if (target->profile[0] != '\0')
 	{
 		appendStringInfoString(
 			why, "skipped because segment_membership.profile is set");
@@ -929,7 +931,7 @@ static SmProviderResult
 sm_provider_shared_files(const SmTarget *target, SmCredentials *out,
 						 StringInfo why)
 {
-	const char		*profile = sm_shared_config_profile_name();
+	const char		*profile = sm_shared_config_profile_name(target->profile);
 	SmProviderResult r = sm_profile_credentials(target, profile, 0, out, why);
 
 	if (r == SM_PROVIDER_NOT_CONFIGURED && strcmp(profile, "default") != 0)
@@ -1131,8 +1133,8 @@ sm_provider_container(const SmTarget *target, SmCredentials *out,
 	/* the SDKs try the container endpoint up to 3 times */
 	for (attempt = 1;; attempt++)
 	{
-		if (sm_fetch("GET", url, headers, n, NULL, target->ca_file, &resp,
-					 &err) &&
+		if (sm_fetch("GET", url, headers, n, NULL, target->ca_file,
+					 target->credential_timeout_ms, &resp, &err) &&
 			resp.http_status == 200)
 			break;
 		if (attempt == 3 ||
@@ -1183,7 +1185,9 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
 		return SM_PROVIDER_NOT_CONFIGURED;
 	}
 	if (endpoint == NULL)
-		endpoint = sm_shared_config_value("ec2_metadata_service_endpoint");
+		endpoint = sm_shared_config_value(
+			sm_shared_config_profile_name(target->profile),
+			"ec2_metadata_service_endpoint");
 	if (endpoint == NULL)
 		endpoint = (mode != NULL && pg_strcasecmp(mode, "IPv6") == 0)
 					   ? "http://[fd00:ec2::254]"
@@ -1199,7 +1203,8 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
 	/* 1. a session token */
 	headers[0] = "x-aws-ec2-metadata-token-ttl-seconds: 21600";
 	if (!sm_fetch("PUT", psprintf("%s/latest/api/token", ep.base_url), headers,
-				  1, "", target->ca_file, &resp, &err))
+				  1, "", target->ca_file, target->credential_timeout_ms, &resp,
+				  &err))
 	{
 		/* off EC2 this is the usual outcome: not configured, not broken */
 		appendStringInfo(why, "no instance metadata service at %s (%s)",
@@ -1224,7 +1229,8 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
 	if (!sm_fetch("GET",
 				  psprintf("%s/latest/meta-data/iam/security-credentials/",
 						   ep.base_url),
-				  headers, 1, NULL, target->ca_file, &resp, &err))
+				  headers, 1, NULL, target->ca_file,
+				  target->credential_timeout_ms, &resp, &err))
 	{
 		appendStringInfo(why, "instance metadata: %s", err);
 		sm_scrub((char *) headers[0]);
@@ -1255,7 +1261,8 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
 	if (!sm_fetch("GET",
 				  psprintf("%s/latest/meta-data/iam/security-credentials/%s",
 						   ep.base_url, role),
-				  headers, 1, NULL, target->ca_file, &resp, &err))
+				  headers, 1, NULL, target->ca_file,
+				  target->credential_timeout_ms, &resp, &err))
 	{
 		appendStringInfo(why, "instance metadata: %s", err);
 		sm_scrub((char *) headers[0]);
@@ -1372,7 +1379,7 @@ sm_credentials_resolve(const SmTarget *target, StringInfo tried,
  *		Drop the cached credentials (zeroing them) and cache new ones.
  */
 static void
-sm_credentials_replace(SmCredentials *fresh)
+sm_credentials_replace(SmCredentials *fresh, const char *profile)
 {
 	sm_scrub_credentials(sm_cached);
 	if (sm_cached != NULL)
@@ -1389,9 +1396,7 @@ sm_credentials_replace(SmCredentials *fresh)
 		pfree(sm_cached_profile);
 	sm_cached = fresh;
 	sm_cached_profile =
-		fresh
-			? MemoryContextStrdup(sm_cred_cxt, sm_shared_config_profile_name())
-			: NULL;
+		fresh ? MemoryContextStrdup(sm_cred_cxt, profile) : NULL;
 	sm_cached_at = GetCurrentTimestamp();
 }
 
@@ -1399,7 +1404,7 @@ sm_credentials_replace(SmCredentials *fresh)
 void
 sm_credentials_reset(void)
 {
-	sm_credentials_replace(NULL);
+	sm_credentials_replace(NULL, NULL);
 }
 
 /*
@@ -1417,7 +1422,8 @@ sm_credentials_get(const SmTarget *target)
 	SmCredentials *fresh;
 
 	if (sm_cached != NULL &&
-		strcmp(sm_cached_profile, sm_shared_config_profile_name()) != 0)
+		strcmp(sm_cached_profile,
+			   sm_shared_config_profile_name(target->profile)) != 0)
 		sm_credentials_reset(); /* the profile setting changed */
 
 	if (sm_cached != NULL && !sm_cached->expires)
@@ -1446,7 +1452,8 @@ sm_credentials_get(const SmTarget *target)
 									   &failed);
 		if (fresh != NULL)
 		{
-			sm_credentials_replace(fresh);
+			sm_credentials_replace(
+				fresh, sm_shared_config_profile_name(target->profile));
 			return sm_cached;
 		}
 		/* still valid: keep using them, as the SDKs do */
@@ -1462,7 +1469,8 @@ sm_credentials_get(const SmTarget *target)
 
 	initStringInfo(&tried);
 	fresh = sm_credentials_resolve(target, &tried, true, &failed);
-	sm_credentials_replace(fresh);
+	sm_credentials_replace(fresh,
+						   sm_shared_config_profile_name(target->profile));
 	sm_last_refresh_try = GetCurrentTimestamp();
 	if (sm_cached->expires && sm_usable_until() <= GetCurrentTimestamp())
 		ereport(ERROR,
@@ -1498,7 +1506,8 @@ sm_credentials_refresh_after_rejection(const SmTarget *target)
 		strcmp(fresh->access_key_id, sm_cached->access_key_id) != 0 ||
 		(fresh->session_token != NULL && sm_cached->session_token != NULL &&
 		 strcmp(fresh->session_token, sm_cached->session_token) != 0);
-	sm_credentials_replace(fresh);
+	sm_credentials_replace(fresh,
+						   sm_shared_config_profile_name(target->profile));
 	sm_last_refresh_try = GetCurrentTimestamp();
 	return changed;
 }

@@ -13,8 +13,10 @@
  * case-sensitive, keys are not.  [default] is not inherited by other
  * profiles.
  *
- * The active profile is segment_membership.profile, else AWS_PROFILE, else
- * AWS_DEFAULT_PROFILE, else "default".
+ * The active profile is the one the caller names (segment_membership.profile,
+ * passed in by the caller), else AWS_PROFILE, else AWS_DEFAULT_PROFILE, else
+ * "default".  This file reads no setting of the extension: it depends on
+ * nothing but the environment and the files.
  *
  * The files are read afresh when needed (they are small); a buffer that held
  * the credentials file is zeroed before it is freed.
@@ -30,26 +32,41 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "shared_config.h"
 #include "storage/fd.h"
 
 #define SM_MAX_SHARED_FILE_SIZE (1024 * 1024)
 
 /*
+ * sm_env
+ *		An environment variable of the server process, NULL when unset or
+ *		empty (the AWS SDKs' rule, as config.c's sm_getenv; kept here so that
+ *		this file does not call back into config.c).
+ */
+static const char *
+sm_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return (v != NULL && v[0] != '\0') ? v : NULL;
+}
+
+/*
  * sm_shared_config_profile_name
- *		The name of the active AWS profile.
+ *		The name of the active AWS profile: chosen (the value of
+ *		segment_membership.profile) when not empty, else AWS_PROFILE, else
+ *		AWS_DEFAULT_PROFILE, else "default".
  */
 const char *
-sm_shared_config_profile_name(void)
+sm_shared_config_profile_name(const char *chosen)
 {
 	const char *p;
 
-	if (sm_guc_profile != NULL && sm_guc_profile[0] != '\0')
-		return sm_guc_profile;
-	if ((p = sm_getenv("AWS_PROFILE")) != NULL)
+	if (chosen != NULL && chosen[0] != '\0')
+		return chosen;
+	if ((p = sm_env("AWS_PROFILE")) != NULL)
 		return p;
-	if ((p = sm_getenv("AWS_DEFAULT_PROFILE")) != NULL)
+	if ((p = sm_env("AWS_DEFAULT_PROFILE")) != NULL)
 		return p;
 	return "default";
 }
@@ -58,7 +75,7 @@ sm_shared_config_profile_name(void)
 static const char *
 sm_home_dir(void)
 {
-	const char	  *home = sm_getenv("HOME");
+	const char	  *home = sm_env("HOME");
 	struct passwd *pw;
 
 	if (home != NULL)
@@ -76,8 +93,8 @@ sm_home_dir(void)
 char *
 sm_shared_config_path(bool credentials_file)
 {
-	const char *v = sm_getenv(credentials_file ? "AWS_SHARED_CREDENTIALS_FILE"
-											   : "AWS_CONFIG_FILE");
+	const char *v = sm_env(credentials_file ? "AWS_SHARED_CREDENTIALS_FILE"
+											: "AWS_CONFIG_FILE");
 	const char *home = sm_home_dir();
 
 	if (v != NULL)
@@ -356,18 +373,16 @@ sm_profile_section_scrub(SmProfileSection *section)
 
 /*
  * sm_shared_config_value
- *		A setting of the active profile in the config file, palloc'd, or
- *		NULL.
+ *		A setting of a profile in the config file, palloc'd, or NULL.
  */
 char *
-sm_shared_config_value(const char *key)
+sm_shared_config_value(const char *profile, const char *key)
 {
 	SmProfileSection section;
 	const char		*v;
 	char			*result = NULL;
 
-	sm_shared_config_read_profile(sm_shared_config_profile_name(), false,
-								  &section);
+	sm_shared_config_read_profile(profile, false, &section);
 	v = sm_profile_get(&section, key);
 	if (v != NULL)
 		result = pstrdup(v);
@@ -377,20 +392,21 @@ sm_shared_config_value(const char *key)
 
 /*
  * sm_shared_config_service_endpoint
- *		The endpoint URL the config file sets for a service (its key in a
- *		"[services NAME]" section, NAME given by the profile's "services"),
+ *		The endpoint URL the config file's profile profile_name sets for a
+ *		service (its key in a "[services NAME]" section, NAME given by the
+ *		profile's "services"),
  *		else the profile's own endpoint_url, else NULL.  Nothing when the
  *		profile sets ignore_configured_endpoint_urls.
  */
 char *
-sm_shared_config_service_endpoint(const char *service)
+sm_shared_config_service_endpoint(const char *profile_name,
+								  const char *service)
 {
 	SmProfileSection profile;
 	const char		*v;
 	char			*result = NULL;
 
-	sm_shared_config_read_profile(sm_shared_config_profile_name(), false,
-								  &profile);
+	sm_shared_config_read_profile(profile_name, false, &profile);
 	v = sm_profile_get(&profile, "ignore_configured_endpoint_urls");
 	if (v != NULL && pg_strcasecmp(v, "true") == 0)
 	{
