@@ -14,7 +14,8 @@ OBJS = \
 	src/transport.o \
 	src/retry.o \
 	src/reply.o \
-	src/sigv4.o
+	src/sigv4.o \
+	src/parse_util.o
 
 DATA = sql/segment_membership--1.0.sql
 PGFILEDESC = "segment_membership - Customer Profiles segment membership as rows"

@@ -55,6 +55,7 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "parse_util.h"
 #include "reply.h"
 #include "shared_config.h"
 #include "sigv4.h"
@@ -179,66 +180,18 @@ sm_has_crlf(const char *s)
 }
 
 /*
- * sm_parse_iso8601
- *		Parse "YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM)" as AWS writes
- *		expirations.  Returns false for anything else.
+ * sm_parse_time
+ *		An ISO 8601 expiration as AWS writes it (see sm_parse_iso8601) as a
+ *		TimestampTz.  Returns false for anything else.
  */
 static bool
-sm_parse_iso8601(const char *s, TimestampTz *out)
+sm_parse_time(const char *s, TimestampTz *out)
 {
-	int			y, mo, d, h, mi, sec;
-	int			n = 0;
-	const char *p;
-	long		offset = 0;
-	int64		days;
-	int64		secs;
-	int			yy;
-	int			m;
+	int64 unix_seconds;
 
-	if (s == NULL ||
-		sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
-			   &n) != 6 ||
-		n != 19)
+	if (s == NULL || !sm_parse_iso8601(s, &unix_seconds))
 		return false;
-	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
-		h > 23 || mi > 59 || sec > 60)
-		return false;
-	p = s + n;
-	if (*p == '.')
-	{
-		p++;
-		while (isdigit((unsigned char) *p))
-			p++;
-	}
-	if (*p == 'Z' || *p == 'z')
-		p++;
-	else if (*p == '+' || *p == '-')
-	{
-		int oh, om;
-
-		if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
-			return false;
-		offset = (oh * 60L + om) * 60L * (*p == '+' ? 1 : -1);
-		p += 6;
-	}
-	else
-		return false;
-	if (*p != '\0')
-		return false;
-
-	/* days from civil (Howard Hinnant's algorithm) */
-	yy = y - (mo <= 2);
-	m = mo;
-	{
-		int era = yy / 400;
-		int yoe = yy - era * 400;
-		int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-		int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-		days = (int64) era * 146097 + doe - 719468;
-	}
-	secs = days * 86400 + h * 3600 + mi * 60 + sec - offset;
-	*out = (TimestampTz) (secs -
+	*out = (TimestampTz) (unix_seconds -
 						  ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
 						   SECS_PER_DAY)) *
 		   USECS_PER_SEC;
@@ -257,7 +210,6 @@ sm_read_small_file(const char *path, const char **why)
 	char  *buf;
 	size_t n;
 	char  *start;
-	char  *end;
 
 	f = AllocateFile(path, "r");
 	if (f == NULL)
@@ -281,12 +233,7 @@ sm_read_small_file(const char *path, const char **why)
 		return NULL;
 	}
 	buf[n] = '\0';
-	start = buf;
-	while (*start && isspace((unsigned char) *start))
-		start++;
-	end = start + strlen(start);
-	while (end > start && isspace((unsigned char) end[-1]))
-		*--end = '\0';
+	start = sm_trim_space(buf);
 	if (*start == '\0')
 	{
 		*why = psprintf("\"%s\" is empty", path);
@@ -308,59 +255,21 @@ sm_form_add(StringInfo buf, const char *key, const char *value)
 
 /*
  * sm_xml_text
- *		The text of the first <tag>...</tag> in xml (entities decoded), or
- *		NULL.  Enough for the flat STS responses.
+ *		The text of the first <tag>...</tag> in xml (entities decoded),
+ *		palloc'd, or NULL.
  */
 static char *
 sm_xml_text(const char *xml, const char *tag)
 {
-	char		  *open = psprintf("<%s>", tag);
-	char		  *close = psprintf("</%s>", tag);
-	const char	  *start = strstr(xml, open);
-	const char	  *end;
-	StringInfoData out;
-	const char	  *p;
+	const char *text;
+	size_t		len;
+	char	   *out;
 
-	if (start == NULL)
+	if (!sm_xml_element(xml, tag, &text, &len))
 		return NULL;
-	start += strlen(open);
-	end = strstr(start, close);
-	if (end == NULL)
-		return NULL;
-	initStringInfo(&out);
-	for (p = start; p < end; p++)
-	{
-		if (*p == '&')
-		{
-			static const struct
-			{
-				const char *ent;
-				char		c;
-			} ents[] = {{"&amp;", '&'},
-						{"&lt;", '<'},
-						{"&gt;", '>'},
-						{"&quot;", '"'},
-						{"&apos;", '\''}};
-			int i;
-
-			for (i = 0; i < lengthof(ents); i++)
-			{
-				size_t l = strlen(ents[i].ent);
-
-				if (end - p >= (long) l && strncmp(p, ents[i].ent, l) == 0)
-				{
-					appendStringInfoChar(&out, ents[i].c);
-					p += l - 1;
-					break;
-				}
-			}
-			if (i == lengthof(ents))
-				appendStringInfoChar(&out, *p);
-		}
-		else
-			appendStringInfoChar(&out, *p);
-	}
-	return out.data;
+	out = palloc(len + 1);
+	sm_xml_unescape(text, len, out);
+	return out;
 }
 
 /* A short, printable rendering of a remote peer's text, for messages. */
@@ -569,7 +478,7 @@ sm_sts_call(const SmTarget *target, const char *action, const char *form,
 	explicit_bzero(resp.body, resp.body_len);
 	if (out->access_key_id == NULL || out->secret_access_key == NULL ||
 		out->session_token == NULL || expiration == NULL ||
-		!sm_parse_iso8601(expiration, &out->expiration))
+		!sm_parse_time(expiration, &out->expiration))
 	{
 		appendStringInfo(
 			why, "STS %s returned a reply without usable credentials", action);
@@ -702,7 +611,7 @@ sm_env_credentials(SmCredentials *out, StringInfo why)
 	out->session_token = token ? pstrdup(token) : NULL;
 	if (exp != NULL)
 	{
-		if (!sm_parse_iso8601(exp, &out->expiration))
+		if (!sm_parse_time(exp, &out->expiration))
 		{
 			appendStringInfoString(
 				why, "AWS_CREDENTIAL_EXPIRATION is not an ISO 8601 time");
@@ -1021,7 +930,7 @@ sm_parse_credentials_json(SmResponse *resp, SmCredentials *out,
 	}
 	if (exp != NULL)
 	{
-		if (!sm_parse_iso8601(exp, &out->expiration))
+		if (!sm_parse_time(exp, &out->expiration))
 		{
 			appendStringInfo(
 				why, "%s returned an Expiration that is not an ISO 8601 time",

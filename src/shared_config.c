@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "parse_util.h"
 #include "shared_config.h"
 #include "storage/fd.h"
 
@@ -155,45 +156,6 @@ sm_read_file(const char *path, size_t *len)
 	return buf;
 }
 
-/* Trim ASCII whitespace in place; returns the start. */
-static char *
-sm_trim(char *s)
-{
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-		*--end = '\0';
-	return s;
-}
-
-/*
- * sm_header_matches
- *		Whether a section header (the text between the brackets, trimmed)
- *		is the wanted one: for the config file "profile NAME" (any blanks
- *		between), or "default" for the default profile; for the credentials
- *		file just NAME.  want_raw asks for an exact header instead.
- */
-static bool
-sm_header_matches(const char *header, const char *want, bool credentials_file,
-				  bool want_raw)
-{
-	if (want_raw || credentials_file)
-		return strcmp(header, want) == 0;
-	if (strncmp(header, "profile", 7) == 0 &&
-		(header[7] == ' ' || header[7] == '\t'))
-	{
-		const char *name = header + 7;
-
-		while (*name == ' ' || *name == '\t')
-			name++;
-		return strcmp(name, want) == 0;
-	}
-	return strcmp(want, "default") == 0 && strcmp(header, "default") == 0;
-}
-
 /*
  * sm_parse_section
  *		Collect the entries of the wanted section(s) of a file's text.  The
@@ -210,42 +172,27 @@ sm_parse_section(char *buf, const char *want, bool credentials_file,
 
 	while (line != NULL && *line != '\0')
 	{
-		char *next = strchr(line, '\n');
-		bool  indented;
-		char *t;
-		char *eq;
+		char	   *next = strchr(line, '\n');
+		SmIniLine	l;
+		SmIniEntry *e;
 
 		if (next != NULL)
 			*next++ = '\0';
-		indented = (line[0] == ' ' || line[0] == '\t');
-		t = sm_trim(line);
+		sm_ini_parse_line(line, &l);
 		line = next;
 
-		if (t[0] == '\0' || t[0] == '#' || t[0] == ';')
-			continue;
-		if (t[0] == '[' && !indented)
+		if (l.kind == SM_INI_SECTION || l.kind == SM_INI_BROKEN_SECTION)
 		{
-			char *close = strrchr(t, ']');
-
-			if (close == NULL)
-			{
-				in_section = false;
-				continue;
-			}
-			*close = '\0';
-			in_section = sm_header_matches(sm_trim(t + 1), want,
-										   credentials_file, want_raw);
+			in_section = l.kind == SM_INI_SECTION &&
+						 sm_ini_header_matches(l.name, want, credentials_file,
+											   want_raw);
 			if (in_section)
 				section->found = true;
 			last_key = NULL;
 			continue;
 		}
-		if (!in_section)
+		if (!in_section || l.kind != SM_INI_ENTRY)
 			continue;
-		eq = strchr(t, '=');
-		if (eq == NULL)
-			continue;
-		*eq = '\0';
 		if (section->nentries >= max)
 		{
 			max = Max(16, max * 2);
@@ -254,18 +201,12 @@ sm_parse_section(char *buf, const char *want, bool credentials_file,
 					? palloc(sizeof(SmIniEntry) * max)
 					: repalloc(section->entries, sizeof(SmIniEntry) * max);
 		}
-		{
-			SmIniEntry *e = &section->entries[section->nentries++];
-			char	   *k = sm_trim(t);
-
-			for (char *c = k; *c; c++)
-				*c = pg_ascii_tolower((unsigned char) *c);
-			e->key = k;
-			e->value = sm_trim(eq + 1);
-			e->parent = (indented && last_key != NULL) ? last_key : NULL;
-			if (!indented)
-				last_key = k;
-		}
+		e = &section->entries[section->nentries++];
+		e->key = l.key;
+		e->value = l.value;
+		e->parent = (l.indented && last_key != NULL) ? last_key : NULL;
+		if (!l.indented)
+			last_key = l.key;
 	}
 }
 
