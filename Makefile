@@ -11,6 +11,8 @@ OBJS = \
 	src/config.o \
 	src/shared_config.o \
 	src/credentials.o \
+	src/cred_fetch.o \
+	src/sts.o \
 	src/transport.o \
 	src/retry.o \
 	src/reply.o \

@@ -27,8 +27,8 @@
  *
  * A provider that is not configured says why (for the error message); one
  * that is configured but fails stops the chain with an error naming it, as
- * the SDKs do.  STS is reached at its regional endpoint, or
- * AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL.
+ * the SDKs do.  The STS calls are in sts.c; what every source needs
+ * (fetches, token files, times, zeroing) is in cred_fetch.c.
  *
  * Temporary credentials are refreshed ahead of expiry with botocore's
  * timings: an advisory refresh from 15 minutes before expiry (a failure
@@ -48,18 +48,16 @@
  */
 #include "postgres.h"
 
-#include <sys/stat.h>
-
 #include "config.h"
+#include "cred_fetch.h"
 #include "credentials.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
-#include "parse_util.h"
 #include "reply.h"
 #include "shared_config.h"
+#include "sts.h"
 #include "sigv4.h"
-#include "storage/fd.h"
 #include "transport.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -76,8 +74,6 @@
 #define SM_STATIC_FILE_TTL_S 300
 /* role chains longer than this are refused */
 #define SM_MAX_ROLE_CHAIN 4
-#define SM_MAX_TOKEN_FILE (64 * 1024)
-#define SM_MAX_CRED_REPLY (1024 * 1024)
 
 /* What a provider found. */
 typedef enum SmProviderResult
@@ -148,178 +144,6 @@ static SmProviderResult sm_profile_credentials(const SmTarget *target,
 											   SmCredentials *out,
 											   StringInfo	  why);
 
-/* ----------------------------------------------------------------
- * Small helpers
- * ----------------------------------------------------------------
- */
-
-/* Zero a string in place (NULL is fine). */
-static void
-sm_scrub(char *s)
-{
-	if (s != NULL)
-		explicit_bzero(s, strlen(s));
-}
-
-/* Zero the secrets of a credentials struct. */
-static void
-sm_scrub_credentials(SmCredentials *c)
-{
-	if (c != NULL)
-	{
-		sm_scrub(c->secret_access_key);
-		sm_scrub(c->session_token);
-	}
-}
-
-/* Whether a string holds a CR or LF (it would split an HTTP header). */
-static bool
-sm_has_crlf(const char *s)
-{
-	return strpbrk(s, "\r\n") != NULL;
-}
-
-/*
- * sm_parse_time
- *		An ISO 8601 expiration as AWS writes it (see sm_parse_iso8601) as a
- *		TimestampTz.  Returns false for anything else.
- */
-static bool
-sm_parse_time(const char *s, TimestampTz *out)
-{
-	int64 unix_seconds;
-
-	if (s == NULL || !sm_parse_iso8601(s, &unix_seconds))
-		return false;
-	*out = (TimestampTz) (unix_seconds -
-						  ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
-						   SECS_PER_DAY)) *
-		   USECS_PER_SEC;
-	return true;
-}
-
-/*
- * sm_read_small_file
- *		Read a token file (trimmed).  Returns NULL and sets *why when it
- *		cannot be read.
- */
-static char *
-sm_read_small_file(const char *path, const char **why)
-{
-	FILE  *f;
-	char  *buf;
-	size_t n;
-	char  *start;
-
-	f = AllocateFile(path, "r");
-	if (f == NULL)
-	{
-		*why = psprintf("could not open \"%s\": %m", path);
-		return NULL;
-	}
-	buf = palloc(SM_MAX_TOKEN_FILE + 1);
-	n = fread(buf, 1, SM_MAX_TOKEN_FILE + 1, f);
-	if (ferror(f))
-	{
-		FreeFile(f);
-		*why = psprintf("could not read \"%s\": %m", path);
-		return NULL;
-	}
-	FreeFile(f);
-	if (n > SM_MAX_TOKEN_FILE)
-	{
-		*why = psprintf("\"%s\" is larger than %d bytes", path,
-						SM_MAX_TOKEN_FILE);
-		return NULL;
-	}
-	buf[n] = '\0';
-	start = sm_trim_space(buf);
-	if (*start == '\0')
-	{
-		*why = psprintf("\"%s\" is empty", path);
-		return NULL;
-	}
-	return start;
-}
-
-/* Append x-www-form-urlencoded "&key=value". */
-static void
-sm_form_add(StringInfo buf, const char *key, const char *value)
-{
-	size_t need = sigv4_uri_encode(value, strlen(value), false, NULL, 0);
-	char  *enc = palloc(need + 1);
-
-	sigv4_uri_encode(value, strlen(value), false, enc, need + 1);
-	appendStringInfo(buf, "%s%s=%s", buf->len > 0 ? "&" : "", key, enc);
-}
-
-/*
- * sm_xml_text
- *		The text of the first <tag>...</tag> in xml (entities decoded),
- *		palloc'd, or NULL.
- */
-static char *
-sm_xml_text(const char *xml, const char *tag)
-{
-	const char *text;
-	size_t		len;
-	char	   *out;
-
-	if (!sm_xml_element(xml, tag, &text, &len))
-		return NULL;
-	out = palloc(len + 1);
-	sm_xml_unescape(text, len, out);
-	return out;
-}
-
-/* A short, printable rendering of a remote peer's text, for messages. */
-static char *
-sm_remote_text(const char *s, size_t len)
-{
-	char buf[256];
-
-	sm_reply_sanitize(s, len, buf, sizeof(buf));
-	return pstrdup(buf);
-}
-
-/*
- * sm_fetch
- *		One request to a credential endpoint with the credential timeouts.
- *		Returns false and sets *why on a network failure.
- */
-static bool
-sm_fetch(const char *method, const char *url, const char **headers,
-		 int nheaders, const char *body, const char *ca_file, int timeout_ms,
-		 SmResponse *resp, const char **why)
-{
-	SmRequestSpec spec;
-	int			  i;
-
-	memset(&spec, 0, sizeof(spec));
-	spec.method = method;
-	spec.url = url;
-	spec.body = body;
-	spec.body_len = body ? strlen(body) : 0;
-	for (i = 0; i < nheaders && i < SM_MAX_REQUEST_HEADERS; i++)
-		spec.headers[i] = headers[i];
-	spec.nheaders = Min(nheaders, SM_MAX_REQUEST_HEADERS);
-	spec.ca_file = ca_file;
-	spec.connect_timeout_ms = timeout_ms;
-	spec.timeout_ms = timeout_ms;
-	spec.max_body = SM_MAX_CRED_REPLY;
-	sm_http_fetch(&spec, resp);
-	if (resp->curl_code != CURLE_OK)
-	{
-		*why = psprintf("request to %s failed: %s", url,
-						resp->body_too_large ? "reply too large"
-						: resp->curl_error[0]
-							? resp->curl_error
-							: curl_easy_strerror(resp->curl_code));
-		return false;
-	}
-	return true;
-}
-
 /*
  * sm_sign_headers
  *		Sign a POST of body to host and path for service in region with
@@ -378,181 +202,6 @@ sm_sign_headers(const SmCredentials *cred, const char *host, const char *path,
 	headers[(*n)++] = psprintf("Authorization: %s", res.authorization);
 	sigv4_result_free(&res);
 	return true;
-}
-
-/* ----------------------------------------------------------------
- * STS
- * ----------------------------------------------------------------
- */
-
-/*
- * sm_sts_endpoint
- *		Where STS calls go: AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, else
- *		the regional endpoint of the call's region.
- */
-static void
-sm_sts_endpoint(const SmTarget *target, SmEndpoint *ep)
-{
-	const char *url = NULL;
-	const char *src = NULL;
-	const char *why;
-	char	   *v;
-
-	if ((v = sm_getenv("AWS_ENDPOINT_URL_STS")) != NULL)
-		url = v, src = "AWS_ENDPOINT_URL_STS";
-	else if ((v = sm_getenv("AWS_ENDPOINT_URL")) != NULL)
-		url = v, src = "AWS_ENDPOINT_URL";
-	else
-	{
-		url = psprintf("https://sts.%s.amazonaws.com", target->region);
-		src = "the regional STS endpoint";
-	}
-	if (!sm_parse_endpoint(url, ep, &why))
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("invalid STS endpoint URL in %s", src),
-						errdetail("%s", why)));
-}
-
-/*
- * sm_sts_call
- *		POST a form to STS, signed with signer (or unsigned when NULL), and
- *		turn the <Credentials> of a 200 reply into *out.  On failure returns
- *		false with the STS error code and message in why.
- */
-static bool
-sm_sts_call(const SmTarget *target, const char *action, const char *form,
-			const SmCredentials *signer, SmCredentials *out, StringInfo why)
-{
-	static const char form_type[] =
-		"application/x-www-form-urlencoded; charset=utf-8";
-	SmEndpoint	ep;
-	SmResponse	resp;
-	const char *headers[8];
-	int			n = 0;
-	const char *err;
-	char	   *url;
-	char	   *path;
-	char	   *expiration;
-
-	sm_sts_endpoint(target, &ep);
-	path = psprintf("%s/", ep.path_prefix);
-	url = psprintf("%s://%s%s", ep.https ? "https" : "http", ep.host_header,
-				   path);
-	headers[n++] = "Accept: text/xml";
-	if (signer == NULL)
-	{
-		headers[n++] = psprintf("Host: %s", ep.host_header);
-		headers[n++] = psprintf("Content-Type: %s", form_type);
-	}
-	else if (!sm_sign_headers(signer, ep.host_header, path, form_type, form,
-							  strlen(form), target->region, "sts", NULL,
-							  headers, &n))
-	{
-		appendStringInfo(
-			why, "%s could not be signed with the source credentials", action);
-		return false;
-	}
-
-	if (!sm_fetch("POST", url, headers, n, form, target->ca_file,
-				  target->credential_timeout_ms, &resp, &err))
-	{
-		appendStringInfo(why, "STS %s: %s", action, err);
-		return false;
-	}
-	if (resp.http_status != 200)
-	{
-		char *code = sm_xml_text(resp.body, "Code");
-		char *msg = sm_xml_text(resp.body, "Message");
-
-		appendStringInfo(why, "STS %s at %s returned HTTP %ld%s%s%s%s", action,
-						 ep.host_header, resp.http_status, code ? " " : "",
-						 code ? sm_remote_text(code, strlen(code)) : "",
-						 msg ? ": " : "",
-						 msg ? sm_remote_text(msg, strlen(msg)) : "");
-		return false;
-	}
-	out->access_key_id = sm_xml_text(resp.body, "AccessKeyId");
-	out->secret_access_key = sm_xml_text(resp.body, "SecretAccessKey");
-	out->session_token = sm_xml_text(resp.body, "SessionToken");
-	expiration = sm_xml_text(resp.body, "Expiration");
-	explicit_bzero(resp.body, resp.body_len);
-	if (out->access_key_id == NULL || out->secret_access_key == NULL ||
-		out->session_token == NULL || expiration == NULL ||
-		!sm_parse_time(expiration, &out->expiration))
-	{
-		appendStringInfo(
-			why, "STS %s returned a reply without usable credentials", action);
-		return false;
-	}
-	out->expires = true;
-	return true;
-}
-
-/* The RoleSessionName to use. */
-static const char *
-sm_session_name(const char *configured)
-{
-	if (configured != NULL && configured[0] != '\0')
-		return configured;
-	return psprintf("segment-membership-%ld", (long) time(NULL));
-}
-
-/*
- * sm_assume_role_with_web_identity
- *		STS AssumeRoleWithWebIdentity with the token in token_file (read now,
- *		so that rotated tokens are picked up at every refresh).
- */
-static bool
-sm_assume_role_with_web_identity(const SmTarget *target, const char *role_arn,
-								 const char *token_file,
-								 const char *session_name, SmCredentials *out,
-								 StringInfo why)
-{
-	StringInfoData form;
-	const char	  *err;
-	char		  *token = sm_read_small_file(token_file, &err);
-	bool		   ok;
-
-	if (token == NULL)
-	{
-		appendStringInfo(why, "web identity token file: %s", err);
-		return false;
-	}
-	initStringInfo(&form);
-	sm_form_add(&form, "Action", "AssumeRoleWithWebIdentity");
-	sm_form_add(&form, "Version", "2011-06-15");
-	sm_form_add(&form, "RoleArn", role_arn);
-	sm_form_add(&form, "RoleSessionName", sm_session_name(session_name));
-	sm_form_add(&form, "WebIdentityToken", token);
-	sm_scrub(token);
-	ok = sm_sts_call(target, "AssumeRoleWithWebIdentity", form.data, NULL, out,
-					 why);
-	explicit_bzero(form.data, form.len);
-	return ok;
-}
-
-/*
- * sm_assume_role
- *		STS AssumeRole, signed with the source credentials.
- */
-static bool
-sm_assume_role(const SmTarget *target, const char *role_arn,
-			   const char *session_name, const char *external_id,
-			   const char *duration, const SmCredentials *source,
-			   SmCredentials *out, StringInfo why)
-{
-	StringInfoData form;
-
-	initStringInfo(&form);
-	sm_form_add(&form, "Action", "AssumeRole");
-	sm_form_add(&form, "Version", "2011-06-15");
-	sm_form_add(&form, "RoleArn", role_arn);
-	sm_form_add(&form, "RoleSessionName", sm_session_name(session_name));
-	if (external_id != NULL)
-		sm_form_add(&form, "ExternalId", external_id);
-	if (duration != NULL)
-		sm_form_add(&form, "DurationSeconds", duration);
-	return sm_sts_call(target, "AssumeRole", form.data, source, out, why);
 }
 
 /* ----------------------------------------------------------------
@@ -683,7 +332,7 @@ sm_profile_credentials(const SmTarget *target, const char *profile, int depth,
 		memset(&source, 0, sizeof(source));
 		out->detail = psprintf("profile \"%s\", role %s", profile, role_arn);
 		if (token_file != NULL)
-			result = sm_assume_role_with_web_identity(
+			result = sm_sts_assume_role_with_web_identity(
 						 target, role_arn, token_file, session, out, why)
 						 ? SM_PROVIDER_FOUND
 						 : SM_PROVIDER_FAILED;
@@ -765,7 +414,7 @@ sm_profile_credentials(const SmTarget *target, const char *profile, int depth,
 											  &source, why);
 
 				if (sr == SM_PROVIDER_FOUND)
-					result = sm_assume_role(
+					result = sm_sts_assume_role(
 								 target, role_arn, session,
 								 sm_profile_get(&config, "external_id"),
 								 sm_profile_get(&config, "duration_seconds"),
@@ -874,9 +523,9 @@ sm_provider_web_identity(const SmTarget *target, SmCredentials *out,
 		return SM_PROVIDER_FAILED;
 	}
 	out->detail = psprintf("role %s", role_arn);
-	return sm_assume_role_with_web_identity(target, role_arn, token_file,
-											sm_getenv("AWS_ROLE_SESSION_NAME"),
-											out, why)
+	return sm_sts_assume_role_with_web_identity(
+			   target, role_arn, token_file,
+			   sm_getenv("AWS_ROLE_SESSION_NAME"), out, why)
 			   ? SM_PROVIDER_FOUND
 			   : SM_PROVIDER_FAILED;
 }
@@ -1019,7 +668,7 @@ sm_provider_container(const SmTarget *target, SmCredentials *out,
 	headers[n++] = "Accept: application/json";
 	if (token_file != NULL)
 	{
-		token = sm_read_small_file(token_file, &err);
+		token = sm_read_token_file(token_file, &err);
 		if (token == NULL)
 		{
 			appendStringInfo(why, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: %s",
@@ -1042,8 +691,8 @@ sm_provider_container(const SmTarget *target, SmCredentials *out,
 	/* the SDKs try the container endpoint up to 3 times */
 	for (attempt = 1;; attempt++)
 	{
-		if (sm_fetch("GET", url, headers, n, NULL, target->ca_file,
-					 target->credential_timeout_ms, &resp, &err) &&
+		if (sm_cred_fetch("GET", url, headers, n, NULL, target->ca_file,
+						  target->credential_timeout_ms, &resp, &err) &&
 			resp.http_status == 200)
 			break;
 		if (attempt == 3 ||
@@ -1111,9 +760,9 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
 
 	/* 1. a session token */
 	headers[0] = "x-aws-ec2-metadata-token-ttl-seconds: 21600";
-	if (!sm_fetch("PUT", psprintf("%s/latest/api/token", ep.base_url), headers,
-				  1, "", target->ca_file, target->credential_timeout_ms, &resp,
-				  &err))
+	if (!sm_cred_fetch("PUT", psprintf("%s/latest/api/token", ep.base_url),
+					   headers, 1, "", target->ca_file,
+					   target->credential_timeout_ms, &resp, &err))
 	{
 		/* off EC2 this is the usual outcome: not configured, not broken */
 		appendStringInfo(why, "no instance metadata service at %s (%s)",
@@ -1135,11 +784,12 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
 	sm_scrub(token);
 
 	/* 2. the role */
-	if (!sm_fetch("GET",
-				  psprintf("%s/latest/meta-data/iam/security-credentials/",
-						   ep.base_url),
-				  headers, 1, NULL, target->ca_file,
-				  target->credential_timeout_ms, &resp, &err))
+	if (!sm_cred_fetch(
+			"GET",
+			psprintf("%s/latest/meta-data/iam/security-credentials/",
+					 ep.base_url),
+			headers, 1, NULL, target->ca_file, target->credential_timeout_ms,
+			&resp, &err))
 	{
 		appendStringInfo(why, "instance metadata: %s", err);
 		sm_scrub((char *) headers[0]);
@@ -1167,11 +817,12 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
 	}
 
 	/* 3. its credentials */
-	if (!sm_fetch("GET",
-				  psprintf("%s/latest/meta-data/iam/security-credentials/%s",
-						   ep.base_url, role),
-				  headers, 1, NULL, target->ca_file,
-				  target->credential_timeout_ms, &resp, &err))
+	if (!sm_cred_fetch(
+			"GET",
+			psprintf("%s/latest/meta-data/iam/security-credentials/%s",
+					 ep.base_url, role),
+			headers, 1, NULL, target->ca_file, target->credential_timeout_ms,
+			&resp, &err))
 	{
 		appendStringInfo(why, "instance metadata: %s", err);
 		sm_scrub((char *) headers[0]);
