@@ -6,6 +6,9 @@
  *		token files, expiration times, remote text for messages, and the
  *		zeroing of secrets.
  *
+ * Secrets are zeroed structurally: buffers that may hold one are registered
+ * with sm_secret() and zeroed when the lookup's memory context goes away.
+ *
  * Shared by the provider chain (credentials.c) and the STS client (sts.c),
  * below both, so that neither needs the other's internals.
  *
@@ -20,27 +23,105 @@
 #include "parse_util.h"
 #include "reply.h"
 #include "storage/fd.h"
+#include "utils/memutils.h"
 
 #define SM_MAX_TOKEN_FILE (64 * 1024)
 #define SM_MAX_CRED_REPLY (1024 * 1024)
 
-/* Zero a string in place (NULL is fine). */
-void
-sm_scrub(char *s)
+/*
+ * Secrets of one credential lookup.  Every buffer that may hold a secret is
+ * registered here as it is made (replies of credential endpoints, token
+ * files, headers and forms that carry a token, parsed keys), and all are
+ * zeroed by a reset callback when the lookup's memory context goes away:
+ * at the end of the lookup, or during error cleanup.  So no exit path of a
+ * source can forget to scrub.
+ */
+typedef struct SmSecretItem
 {
-	if (s != NULL)
-		explicit_bzero(s, strlen(s));
+	void  *ptr;
+	size_t len;
+} SmSecretItem;
+
+typedef struct SmSecrets
+{
+	MemoryContextCallback cb;
+	MemoryContext		  cxt;
+	int					  n;
+	int					  max;
+	SmSecretItem		 *items;
+} SmSecrets;
+
+/* the secrets of the lookup under way, or NULL */
+static SmSecrets *sm_secrets = NULL;
+
+/* Reset callback: zero every registered buffer. */
+static void
+sm_secrets_zero(void *arg)
+{
+	SmSecrets *s = (SmSecrets *) arg;
+
+	for (int i = 0; i < s->n; i++)
+		explicit_bzero(s->items[i].ptr, s->items[i].len);
+	s->n = 0;
+	if (sm_secrets == s)
+		sm_secrets = NULL;
 }
 
-/* Zero the secrets of a credentials struct. */
-void
-sm_scrub_credentials(SmCredentials *c)
+/*
+ * sm_secret_context_create
+ *		A memory context for one credential lookup, child of parent, whose
+ *		registered secrets are zeroed when it is reset or deleted.
+ */
+MemoryContext
+sm_secret_context_create(MemoryContext parent)
 {
-	if (c != NULL)
+	MemoryContext cxt =
+		AllocSetContextCreate(parent, "segment_membership credential lookup",
+							  ALLOCSET_DEFAULT_SIZES);
+	SmSecrets *s = MemoryContextAllocZero(cxt, sizeof(SmSecrets));
+
+	s->cxt = cxt;
+	s->cb.func = sm_secrets_zero;
+	s->cb.arg = s;
+	MemoryContextRegisterResetCallback(cxt, &s->cb);
+	sm_secrets = s;
+	return cxt;
+}
+
+/*
+ * sm_secret
+ *		Register len bytes at ptr (NULL is fine) to be zeroed when the
+ *		lookup's context goes away; returns ptr.  The buffer must live in
+ *		that context and must not be freed before it goes away.
+ */
+void *
+sm_secret(void *ptr, size_t len)
+{
+	SmSecrets *s = sm_secrets;
+
+	if (ptr == NULL)
+		return NULL;
+	if (s == NULL)
+		elog(ERROR, "secret registered outside a credential lookup");
+	if (s->n >= s->max)
 	{
-		sm_scrub(c->secret_access_key);
-		sm_scrub(c->session_token);
+		s->max = Max(16, s->max * 2);
+		s->items =
+			s->items == NULL
+				? MemoryContextAlloc(s->cxt, sizeof(SmSecretItem) * s->max)
+				: repalloc(s->items, sizeof(SmSecretItem) * s->max);
 	}
+	s->items[s->n].ptr = ptr;
+	s->items[s->n].len = len;
+	s->n++;
+	return ptr;
+}
+
+/* sm_secret() for a NUL-terminated string. */
+char *
+sm_secret_str(char *s)
+{
+	return s == NULL ? NULL : sm_secret(s, strlen(s));
 }
 
 /* Whether a string holds a CR or LF (it would split an HTTP header). */
@@ -71,8 +152,8 @@ sm_parse_time(const char *s, TimestampTz *out)
 
 /*
  * sm_read_token_file
- *		Read a token file (trimmed).  Returns NULL and sets *why when it
- *		cannot be read.
+ *		Read a token file (trimmed), as a secret.  Returns NULL and sets
+ *		*why when it cannot be read.
  */
 char *
 sm_read_token_file(const char *path, const char **why)
@@ -88,7 +169,7 @@ sm_read_token_file(const char *path, const char **why)
 		*why = psprintf("could not open \"%s\": %m", path);
 		return NULL;
 	}
-	buf = palloc(SM_MAX_TOKEN_FILE + 1);
+	buf = sm_secret(palloc(SM_MAX_TOKEN_FILE + 1), SM_MAX_TOKEN_FILE + 1);
 	n = fread(buf, 1, SM_MAX_TOKEN_FILE + 1, f);
 	if (ferror(f))
 	{
@@ -126,7 +207,8 @@ sm_remote_text(const char *s, size_t len)
 /*
  * sm_cred_fetch
  *		One request to a credential endpoint with the credential timeouts.
- *		Returns false and sets *why on a network failure.
+ *		The reply body is registered as a secret.  Returns false and sets
+ *		*why on a network failure.
  */
 bool
 sm_cred_fetch(const char *method, const char *url, const char **headers,
@@ -149,6 +231,8 @@ sm_cred_fetch(const char *method, const char *url, const char **headers,
 	spec.timeout_ms = timeout_ms;
 	spec.max_body = SM_MAX_CRED_REPLY;
 	sm_http_fetch(&spec, resp);
+	sm_secret(resp->body,
+			  resp->body_cap > 0 ? resp->body_cap : resp->body_len + 1);
 	if (resp->curl_code != CURLE_OK)
 	{
 		*why = psprintf("request to %s failed: %s", url,

@@ -9,8 +9,8 @@
  *	1. environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
  *	   AWS_SESSION_TOKEN (optionally AWS_CREDENTIAL_EXPIRATION);
  *	2. shared files: the active profile (segment_membership.profile, passed
- *	   in as target->profile, else
- *	   AWS_PROFILE, else "default") of AWS_CONFIG_FILE / AWS_SHARED_-
+ *	   in as target->profile, else AWS_PROFILE, else "default") of
+ *	   AWS_CONFIG_FILE / AWS_SHARED_-
  *	   CREDENTIALS_FILE: role_arn with source_profile or credential_source
  *	   (STS AssumeRole, signed with the source credentials), role_arn with
  *	   web_identity_token_file (STS AssumeRoleWithWebIdentity), else static
@@ -37,9 +37,15 @@
  * "expired token" reply the transport asks for one forced refresh.  Every
  * fetch goes through sm_http_fetch(): short timeouts, interruptible waits.
  *
- * Secrets live in a memory context of their own and are zeroed before it
- * is reset; no message ever contains a secret key, a session token, a web
- * identity token, a container authorization token or an IMDS token.
+ * A lookup runs in a memory context of its own whose registered secrets are
+ * zeroed when it goes away, on every exit (cred_fetch.c); cached
+ * credentials are zeroed when the cache drops them.  No message ever
+ * contains a secret key, a session token, a web identity token, a container
+ * authorization token or an IMDS token.
+ *
+ * This file reads no GUC: the settings come in the SmTarget of the call.
+ * sm_credentials_info() uses only sm_credentials_describe(), so that it can
+ * move to the file of the SQL entry points.
  *
  * IDENTIFICATION
  *		src/credentials.c
@@ -94,6 +100,8 @@ static SmProviderResult sm_provider_environment(const SmTarget *target,
 												SmCredentials  *out,
 												StringInfo		why);
 static SmProviderResult sm_env_credentials(SmCredentials *out, StringInfo why);
+static void				sm_set_keys(SmCredentials *out, const char *akid,
+									const char *secret, const char *token);
 static SmProviderResult sm_provider_shared_files(const SmTarget *target,
 												 SmCredentials	*out,
 												 StringInfo		 why);
@@ -121,9 +129,9 @@ static const struct
 /* The cache */
 static MemoryContext  sm_cred_cxt = NULL;
 static SmCredentials *sm_cached = NULL;
-static char		  *sm_cached_profile = NULL; /* profile name when resolved */
-static TimestampTz sm_cached_at = 0;
-static TimestampTz sm_last_refresh_try = 0;
+static char			 *sm_cached_key = NULL; /* sm_cache_key() when cached */
+static TimestampTz	  sm_cached_at = 0;
+static TimestampTz	  sm_last_refresh_try = 0;
 
 /*
  * The last moment cached credentials may be used: SM_EXPIRY_MARGIN_S before
@@ -209,6 +217,37 @@ sm_sign_headers(const SmCredentials *cred, const char *host, const char *path,
  * ----------------------------------------------------------------
  */
 
+/* SM_PROVIDER_FOUND when ok, else SM_PROVIDER_FAILED. */
+static SmProviderResult
+sm_found_if(bool ok)
+{
+	return ok ? SM_PROVIDER_FOUND : SM_PROVIDER_FAILED;
+}
+
+/*
+ * sm_env_pair
+ *		Two environment variables that only work together: NOT_CONFIGURED
+ *		when neither is set, FAILED (naming the missing one) when only one
+ *		is, else FOUND.
+ */
+static SmProviderResult
+sm_env_pair(const char *name1, const char *value1, const char *name2,
+			const char *value2, StringInfo why)
+{
+	if (value1 == NULL && value2 == NULL)
+	{
+		appendStringInfo(why, "%s and %s are not set", name1, name2);
+		return SM_PROVIDER_NOT_CONFIGURED;
+	}
+	if (value1 == NULL || value2 == NULL)
+	{
+		appendStringInfo(why, "%s is set but %s is not",
+						 value1 ? name1 : name2, value1 ? name2 : name1);
+		return SM_PROVIDER_FAILED;
+	}
+	return SM_PROVIDER_FOUND;
+}
+
 /*
  * sm_provider_environment
  *		The environment provider: skipped when segment_membership.profile
@@ -240,24 +279,14 @@ sm_env_credentials(SmCredentials *out, StringInfo why)
 	const char *token = sm_getenv("AWS_SESSION_TOKEN");
 	const char *exp = sm_getenv("AWS_CREDENTIAL_EXPIRATION");
 
+	SmProviderResult r;
+
 	if (token == NULL)
 		token = sm_getenv("AWS_SECURITY_TOKEN");
-	if (akid == NULL && secret == NULL)
-	{
-		appendStringInfoString(
-			why, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set");
-		return SM_PROVIDER_NOT_CONFIGURED;
-	}
-	if (akid == NULL || secret == NULL)
-	{
-		appendStringInfo(why, "%s is set but %s is not",
-						 akid ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
-						 akid ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
-		return SM_PROVIDER_FAILED;
-	}
-	out->access_key_id = pstrdup(akid);
-	out->secret_access_key = pstrdup(secret);
-	out->session_token = token ? pstrdup(token) : NULL;
+	r = sm_env_pair("AWS_ACCESS_KEY_ID", akid, "AWS_SECRET_ACCESS_KEY", secret,
+					why);
+	if (r != SM_PROVIDER_FOUND)
+		return r;
 	if (exp != NULL)
 	{
 		if (!sm_parse_time(exp, &out->expiration))
@@ -268,7 +297,22 @@ sm_env_credentials(SmCredentials *out, StringInfo why)
 		}
 		out->expires = true;
 	}
+	sm_set_keys(out, akid, secret, token);
 	return SM_PROVIDER_FOUND;
+}
+
+/*
+ * sm_set_keys
+ *		Copy a key pair and an optional session token into *out, the secrets
+ *		registered for zeroing.
+ */
+static void
+sm_set_keys(SmCredentials *out, const char *akid, const char *secret,
+			const char *token)
+{
+	out->access_key_id = pstrdup(akid);
+	out->secret_access_key = sm_secret_str(pstrdup(secret));
+	out->session_token = token ? sm_secret_str(pstrdup(token)) : NULL;
 }
 
 /*
@@ -299,184 +343,215 @@ sm_credential_source(const SmTarget *target, const char *source,
 }
 
 /*
+ * What one profile of the shared files says, read once: its sections of
+ * both files and the settings the chain looks at.
+ */
+typedef struct SmProfile
+{
+	const char		*name;
+	SmProfileSection config; /* its section of the config file */
+	SmProfileSection creds;	 /* its section of the credentials file */
+	/* role settings (config file only) */
+	const char *role_arn;
+	const char *source_profile;
+	const char *credential_source;
+	const char *token_file; /* web_identity_token_file */
+	const char *session_name;
+	const char *external_id;
+	const char *duration;
+} SmProfile;
+
+/* Read a profile from both files; sm_profile_release() when done. */
+static void
+sm_profile_read(const char *name, SmProfile *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->name = name;
+	sm_shared_config_read_profile(name, false, &p->config);
+	sm_shared_config_read_profile(name, true, &p->creds);
+	p->role_arn = sm_profile_get(&p->config, "role_arn");
+	p->source_profile = sm_profile_get(&p->config, "source_profile");
+	p->credential_source = sm_profile_get(&p->config, "credential_source");
+	p->token_file = sm_profile_get(&p->config, "web_identity_token_file");
+	p->session_name = sm_profile_get(&p->config, "role_session_name");
+	p->external_id = sm_profile_get(&p->config, "external_id");
+	p->duration = sm_profile_get(&p->config, "duration_seconds");
+}
+
+/* Zero and free what sm_profile_read() read. */
+static void
+sm_profile_release(SmProfile *p)
+{
+	sm_profile_section_scrub(&p->config);
+	sm_profile_section_scrub(&p->creds);
+}
+
+/* A key of the profile: from the credentials file, else the config file. */
+static const char *
+sm_profile_key(const SmProfile *p, const char *key)
+{
+	const char *v = sm_profile_get(&p->creds, key);
+
+	return v != NULL ? v : sm_profile_get(&p->config, key);
+}
+
+/*
+ * sm_profile_static
+ *		The static keys of a profile: from the credentials file when it has
+ *		either key, else from the config file.
+ */
+static SmProviderResult
+sm_profile_static(const SmProfile *p, SmCredentials *out, StringInfo why)
+{
+	const SmProfileSection *src = &p->creds;
+	const char			   *akid;
+	const char			   *secret;
+	const char			   *token;
+
+	if (sm_profile_get(src, "aws_access_key_id") == NULL &&
+		sm_profile_get(src, "aws_secret_access_key") == NULL)
+		src = &p->config;
+	akid = sm_profile_get(src, "aws_access_key_id");
+	secret = sm_profile_get(src, "aws_secret_access_key");
+	token = sm_profile_get(src, "aws_session_token");
+	if (token == NULL)
+		token = sm_profile_get(src, "aws_security_token");
+
+	if (akid != NULL && secret != NULL)
+	{
+		sm_set_keys(out, akid, secret, token);
+		out->detail = psprintf("profile \"%s\" in %s", p->name, src->file);
+		return SM_PROVIDER_FOUND;
+	}
+	if (akid != NULL || secret != NULL)
+	{
+		appendStringInfo(why,
+						 "profile \"%s\" in %s has only one of "
+						 "aws_access_key_id and aws_secret_access_key",
+						 p->name, src->file);
+		return SM_PROVIDER_FAILED;
+	}
+	if (p->config.found || p->creds.found)
+		appendStringInfo(why, "profile \"%s\" has no credentials", p->name);
+	else
+		appendStringInfo(why, "profile \"%s\" is not in %s or %s", p->name,
+						 p->config.file ? p->config.file : "(no config file)",
+						 p->creds.file ? p->creds.file
+									   : "(no credentials file)");
+	return SM_PROVIDER_NOT_CONFIGURED;
+}
+
+/*
+ * sm_source_profile_credentials
+ *		The credentials of a role profile's source_profile: the profile's own
+ *		static keys when it names itself, else those of the other profile
+ *		(which may be a role again, up to SM_MAX_ROLE_CHAIN roles).
+ */
+static SmProviderResult
+sm_source_profile_credentials(const SmTarget *target, const SmProfile *p,
+							  int depth, SmCredentials *source, StringInfo why)
+{
+	SmProviderResult r;
+
+	if (depth >= SM_MAX_ROLE_CHAIN)
+	{
+		appendStringInfo(why,
+						 "profile \"%s\": role chain longer than %d roles "
+						 "(a source_profile loop?)",
+						 p->name, SM_MAX_ROLE_CHAIN);
+		return SM_PROVIDER_FAILED;
+	}
+	if (strcmp(p->source_profile, p->name) == 0 && depth == 0 &&
+		sm_profile_key(p, "aws_access_key_id") != NULL)
+	{
+		/* a profile may name itself for its static keys */
+		source->access_key_id =
+			(char *) sm_profile_key(p, "aws_access_key_id");
+		source->secret_access_key =
+			(char *) sm_profile_key(p, "aws_secret_access_key");
+		if (source->secret_access_key != NULL)
+			return SM_PROVIDER_FOUND;
+		appendStringInfo(why, "profile \"%s\" has no aws_secret_access_key",
+						 p->name);
+		return SM_PROVIDER_FAILED;
+	}
+	r = sm_profile_credentials(target, p->source_profile, depth + 1, source,
+							   why);
+	if (r != SM_PROVIDER_NOT_CONFIGURED)
+		return r;
+	appendStringInfo(why,
+					 "%ssource_profile \"%s\" of profile \"%s\" has no "
+					 "credentials",
+					 why->len > 0 ? "; " : "", p->source_profile, p->name);
+	return SM_PROVIDER_FAILED;
+}
+
+/*
+ * sm_profile_role
+ *		The credentials of a profile with role_arn: AssumeRoleWithWebIdentity
+ *		with its web_identity_token_file, else AssumeRole signed with the
+ *		credentials of its source_profile or credential_source.
+ */
+static SmProviderResult
+sm_profile_role(const SmTarget *target, const SmProfile *p, int depth,
+				SmCredentials *out, StringInfo why)
+{
+	SmCredentials	 source;
+	SmProviderResult r;
+
+	out->detail = psprintf("profile \"%s\", role %s", p->name, p->role_arn);
+	if (p->token_file != NULL)
+		return sm_found_if(sm_sts_assume_role_with_web_identity(
+			target, p->role_arn, p->token_file, p->session_name, out, why));
+	if (p->source_profile == NULL && p->credential_source == NULL)
+	{
+		appendStringInfo(why,
+						 "profile \"%s\" has role_arn but neither "
+						 "source_profile, credential_source nor "
+						 "web_identity_token_file",
+						 p->name);
+		return SM_PROVIDER_FAILED;
+	}
+	if (p->source_profile != NULL && p->credential_source != NULL)
+	{
+		appendStringInfo(why,
+						 "profile \"%s\" sets both source_profile and "
+						 "credential_source",
+						 p->name);
+		return SM_PROVIDER_FAILED;
+	}
+
+	memset(&source, 0, sizeof(source));
+	if (p->source_profile != NULL)
+		r = sm_source_profile_credentials(target, p, depth, &source, why);
+	else
+		r = sm_credential_source(target, p->credential_source, &source, why);
+	if (r != SM_PROVIDER_FOUND)
+		return SM_PROVIDER_FAILED;
+	return sm_found_if(sm_sts_assume_role(target, p->role_arn, p->session_name,
+										  p->external_id, p->duration, &source,
+										  out, why));
+}
+
+/*
  * sm_profile_credentials
- *		The credentials of one profile of the shared files, following
- *		source_profile chains up to SM_MAX_ROLE_CHAIN roles.
+ *		The credentials of one profile of the shared files: a role when it
+ *		has role_arn, else its static keys.
  */
 static SmProviderResult
 sm_profile_credentials(const SmTarget *target, const char *profile, int depth,
 					   SmCredentials *out, StringInfo why)
 {
-	SmProfileSection config;
-	SmProfileSection creds;
-	const char		*role_arn;
-	const char		*akid;
-	const char		*secret;
-	const char		*token;
-	SmProviderResult result = SM_PROVIDER_NOT_CONFIGURED;
+	SmProfile		 p;
+	SmProviderResult r;
 
-	sm_shared_config_read_profile(profile, false, &config);
-	sm_shared_config_read_profile(profile, true, &creds);
-
-	role_arn = sm_profile_get(&config, "role_arn");
-	if (role_arn != NULL)
-	{
-		const char *source_profile = sm_profile_get(&config, "source_profile");
-		const char *credential_source =
-			sm_profile_get(&config, "credential_source");
-		const char *token_file =
-			sm_profile_get(&config, "web_identity_token_file");
-		const char	 *session = sm_profile_get(&config, "role_session_name");
-		SmCredentials source;
-
-		memset(&source, 0, sizeof(source));
-		out->detail = psprintf("profile \"%s\", role %s", profile, role_arn);
-		if (token_file != NULL)
-			result = sm_sts_assume_role_with_web_identity(
-						 target, role_arn, token_file, session, out, why)
-						 ? SM_PROVIDER_FOUND
-						 : SM_PROVIDER_FAILED;
-		else if (source_profile != NULL || credential_source != NULL)
-		{
-			SmProviderResult sr;
-
-			if (source_profile != NULL && credential_source != NULL)
-			{
-				appendStringInfo(why,
-								 "profile \"%s\" sets both source_profile and "
-								 "credential_source",
-								 profile);
-				result = SM_PROVIDER_FAILED;
-			}
-			else
-			{
-				if (source_profile != NULL)
-				{
-					if (depth >= SM_MAX_ROLE_CHAIN)
-					{
-						appendStringInfo(
-							why,
-							"profile \"%s\": role chain longer than %d roles "
-							"(a source_profile loop?)",
-							profile, SM_MAX_ROLE_CHAIN);
-						sr = SM_PROVIDER_FAILED;
-					}
-					else if (strcmp(source_profile, profile) == 0 &&
-							 depth == 0 &&
-							 (sm_profile_get(&creds, "aws_access_key_id") !=
-								  NULL ||
-							  sm_profile_get(&config, "aws_access_key_id") !=
-								  NULL))
-					{
-						/* a profile may name itself for its static keys */
-						source.access_key_id =
-							(char *) (sm_profile_get(&creds,
-													 "aws_access_key_id")
-										  ? sm_profile_get(&creds,
-														   "aws_access_key_id")
-										  : sm_profile_get(
-												&config, "aws_access_key_id"));
-						source.secret_access_key =
-							(char *) (sm_profile_get(&creds,
-													 "aws_secret_access_key")
-										  ? sm_profile_get(
-												&creds,
-												"aws_secret_access_key")
-										  : sm_profile_get(
-												&config,
-												"aws_secret_access_key"));
-						sr = source.secret_access_key ? SM_PROVIDER_FOUND
-													  : SM_PROVIDER_FAILED;
-						if (sr != SM_PROVIDER_FOUND)
-							appendStringInfo(
-								why,
-								"profile \"%s\" has no aws_secret_access_key",
-								profile);
-					}
-					else
-					{
-						sr = sm_profile_credentials(target, source_profile,
-													depth + 1, &source, why);
-						if (sr == SM_PROVIDER_NOT_CONFIGURED)
-						{
-							appendStringInfo(
-								why,
-								"%ssource_profile \"%s\" of profile \"%s\" "
-								"has no credentials",
-								why->len > 0 ? "; " : "", source_profile,
-								profile);
-							sr = SM_PROVIDER_FAILED;
-						}
-					}
-				}
-				else
-					sr = sm_credential_source(target, credential_source,
-											  &source, why);
-
-				if (sr == SM_PROVIDER_FOUND)
-					result = sm_sts_assume_role(
-								 target, role_arn, session,
-								 sm_profile_get(&config, "external_id"),
-								 sm_profile_get(&config, "duration_seconds"),
-								 &source, out, why)
-								 ? SM_PROVIDER_FOUND
-								 : SM_PROVIDER_FAILED;
-				else
-					result = SM_PROVIDER_FAILED;
-				sm_scrub_credentials(&source);
-			}
-		}
-		else
-		{
-			appendStringInfo(
-				why,
-				"profile \"%s\" has role_arn but neither source_profile, "
-				"credential_source nor web_identity_token_file",
-				profile);
-			result = SM_PROVIDER_FAILED;
-		}
-	}
+	sm_profile_read(profile, &p);
+	if (p.role_arn != NULL)
+		r = sm_profile_role(target, &p, depth, out, why);
 	else
-	{
-		/* static keys: the credentials file first, then the config file */
-		SmProfileSection *src = &creds;
-
-		if (sm_profile_get(src, "aws_access_key_id") == NULL &&
-			sm_profile_get(src, "aws_secret_access_key") == NULL)
-			src = &config;
-		akid = sm_profile_get(src, "aws_access_key_id");
-		secret = sm_profile_get(src, "aws_secret_access_key");
-		token = sm_profile_get(src, "aws_session_token");
-		if (token == NULL)
-			token = sm_profile_get(src, "aws_security_token");
-		if (akid != NULL && secret != NULL)
-		{
-			out->access_key_id = pstrdup(akid);
-			out->secret_access_key = pstrdup(secret);
-			out->session_token = token ? pstrdup(token) : NULL;
-			out->detail = psprintf("profile \"%s\" in %s", profile, src->file);
-			result = SM_PROVIDER_FOUND;
-		}
-		else if (akid != NULL || secret != NULL)
-		{
-			appendStringInfo(why,
-							 "profile \"%s\" in %s has only one of "
-							 "aws_access_key_id and aws_secret_access_key",
-							 profile, src->file);
-			result = SM_PROVIDER_FAILED;
-		}
-		else if (config.found || creds.found)
-			appendStringInfo(why, "profile \"%s\" has no credentials",
-							 profile);
-		else
-			appendStringInfo(why, "profile \"%s\" is not in %s or %s", profile,
-							 config.file ? config.file : "(no config file)",
-							 creds.file ? creds.file
-										: "(no credentials file)");
-	}
-	sm_profile_section_scrub(&config);
-	sm_profile_section_scrub(&creds);
-	return result;
+		r = sm_profile_static(&p, out, why);
+	sm_profile_release(&p);
+	return r;
 }
 
 /*
@@ -505,46 +580,18 @@ static SmProviderResult
 sm_provider_web_identity(const SmTarget *target, SmCredentials *out,
 						 StringInfo why)
 {
-	const char *token_file = sm_getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
-	const char *role_arn = sm_getenv("AWS_ROLE_ARN");
+	const char		*token_file = sm_getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
+	const char		*role_arn = sm_getenv("AWS_ROLE_ARN");
+	SmProviderResult r;
 
-	if (token_file == NULL && role_arn == NULL)
-	{
-		appendStringInfoString(
-			why, "AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not set");
-		return SM_PROVIDER_NOT_CONFIGURED;
-	}
-	if (token_file == NULL || role_arn == NULL)
-	{
-		appendStringInfo(
-			why, "%s is set but %s is not",
-			token_file ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "AWS_ROLE_ARN",
-			token_file ? "AWS_ROLE_ARN" : "AWS_WEB_IDENTITY_TOKEN_FILE");
-		return SM_PROVIDER_FAILED;
-	}
+	r = sm_env_pair("AWS_WEB_IDENTITY_TOKEN_FILE", token_file, "AWS_ROLE_ARN",
+					role_arn, why);
+	if (r != SM_PROVIDER_FOUND)
+		return r;
 	out->detail = psprintf("role %s", role_arn);
-	return sm_sts_assume_role_with_web_identity(
-			   target, role_arn, token_file,
-			   sm_getenv("AWS_ROLE_SESSION_NAME"), out, why)
-			   ? SM_PROVIDER_FOUND
-			   : SM_PROVIDER_FAILED;
-}
-
-/*
- * sm_container_host_allowed
- *		Plain-http full URIs may only point at loopback or the ECS/EKS
- *		link-local addresses (the SDKs' rule): anything else could hand
- *		the authorization token to another host in clear text.
- */
-static bool
-sm_container_host_allowed(const char *host)
-{
-	if (strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||
-		strcmp(host, "[::1]") == 0 || strcmp(host, "169.254.170.2") == 0 ||
-		strcmp(host, "169.254.170.23") == 0 ||
-		strcmp(host, "[fd00:ec2::23]") == 0)
-		return true;
-	return false;
+	return sm_found_if(sm_sts_assume_role_with_web_identity(
+		target, role_arn, token_file, sm_getenv("AWS_ROLE_SESSION_NAME"), out,
+		why));
 }
 
 /*
@@ -566,11 +613,12 @@ sm_parse_credentials_json(SmResponse *resp, SmCredentials *out,
 						 what, err);
 		return false;
 	}
+	sm_secret(jb, VARSIZE(jb));
 	out->access_key_id = sm_jsonb_get_text(jb, "AccessKeyId");
-	out->secret_access_key = sm_jsonb_get_text(jb, "SecretAccessKey");
-	out->session_token = sm_jsonb_get_text(jb, "Token");
+	out->secret_access_key =
+		sm_secret_str(sm_jsonb_get_text(jb, "SecretAccessKey"));
+	out->session_token = sm_secret_str(sm_jsonb_get_text(jb, "Token"));
 	exp = sm_jsonb_get_text(jb, "Expiration");
-	explicit_bzero(resp->body, resp->body_len);
 	if (out->access_key_id == NULL || out->secret_access_key == NULL)
 	{
 		appendStringInfo(why, "%s returned no AccessKeyId and SecretAccessKey",
@@ -592,31 +640,37 @@ sm_parse_credentials_json(SmResponse *resp, SmCredentials *out,
 }
 
 /*
- * sm_provider_container
- *		The ECS / EKS Pod Identity credential endpoint.
+ * sm_container_host_allowed
+ *		Plain-http full URIs may only point at loopback or the ECS/EKS
+ *		link-local addresses (the SDKs' rule): anything else could hand
+ *		the authorization token to another host in clear text.
  */
-static SmProviderResult
-sm_provider_container(const SmTarget *target, SmCredentials *out,
-					  StringInfo why)
+static bool
+sm_container_host_allowed(const char *host)
 {
-	const char *rel = sm_getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-	const char *full = sm_getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
-	const char *token_file =
-		sm_getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
-	const char *token = sm_getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
-	const char *headers[3];
-	int			n = 0;
-	char	   *url;
-	const char *err;
-	SmResponse	resp;
-	int			attempt;
+	if (strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||
+		strcmp(host, "[::1]") == 0 || strcmp(host, "169.254.170.2") == 0 ||
+		strcmp(host, "169.254.170.23") == 0 ||
+		strcmp(host, "[fd00:ec2::23]") == 0)
+		return true;
+	return false;
+}
 
-	if (rel == NULL && full == NULL)
-	{
-		appendStringInfoString(why, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI "
-									"and _FULL_URI are not set");
-		return SM_PROVIDER_NOT_CONFIGURED;
-	}
+/*
+ * sm_container_url
+ *		The URL of the container credential endpoint, from
+ *		AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (on 169.254.170.2) or _FULL_URI
+ *		(https, or plain http to an allowed host).  NULL with why set when
+ *		the setting is unusable.
+ */
+static char *
+sm_container_url(const char *rel, const char *full, StringInfo why)
+{
+	SmEndpoint	ep;
+	const char *perr;
+	char	   *host;
+	char	   *colon;
+
 	if (rel != NULL)
 	{
 		if (rel[0] != '/' || sm_has_crlf(rel))
@@ -624,48 +678,49 @@ sm_provider_container(const SmTarget *target, SmCredentials *out,
 			appendStringInfoString(
 				why,
 				"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must start with /");
-			return SM_PROVIDER_FAILED;
+			return NULL;
 		}
-		url = psprintf("http://169.254.170.2%s", rel);
+		return psprintf("http://169.254.170.2%s", rel);
 	}
-	else
+	if (!sm_parse_endpoint(full, &ep, &perr))
 	{
-		SmEndpoint	ep;
-		const char *perr;
-
-		if (!sm_parse_endpoint(full, &ep, &perr))
-		{
-			appendStringInfo(
-				why,
-				"AWS_CONTAINER_CREDENTIALS_FULL_URI is not a valid URL: %s",
-				perr);
-			return SM_PROVIDER_FAILED;
-		}
-		if (!ep.https)
-		{
-			char *host = pstrdup(ep.host_header);
-			char *colon =
-				(host[0] == '[') ? strstr(host, "]:") : strrchr(host, ':');
-
-			if (colon != NULL)
-				colon[host[0] == '[' ? 1 : 0] = '\0';
-			if (!sm_container_host_allowed(host))
-			{
-				appendStringInfo(
-					why,
-					"AWS_CONTAINER_CREDENTIALS_FULL_URI uses http with host "
-					"\"%s\"; only https, loopback, 169.254.170.2, "
-					"169.254.170.23 and fd00:ec2::23 are allowed",
-					host);
-				return SM_PROVIDER_FAILED;
-			}
-		}
-		url = pstrdup(full);
+		appendStringInfo(
+			why, "AWS_CONTAINER_CREDENTIALS_FULL_URI is not a valid URL: %s",
+			perr);
+		return NULL;
 	}
-	out->detail = psprintf("%s", rel ? "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
-									 : "AWS_CONTAINER_CREDENTIALS_FULL_URI");
+	if (ep.https)
+		return pstrdup(full);
+	host = pstrdup(ep.host_header);
+	colon = (host[0] == '[') ? strstr(host, "]:") : strrchr(host, ':');
+	if (colon != NULL)
+		colon[host[0] == '[' ? 1 : 0] = '\0';
+	if (sm_container_host_allowed(host))
+		return pstrdup(full);
+	appendStringInfo(why,
+					 "AWS_CONTAINER_CREDENTIALS_FULL_URI uses http with host "
+					 "\"%s\"; only https, loopback, 169.254.170.2, "
+					 "169.254.170.23 and fd00:ec2::23 are allowed",
+					 host);
+	return NULL;
+}
 
-	headers[n++] = "Accept: application/json";
+/*
+ * sm_container_auth_header
+ *		The Authorization header for the container endpoint, from
+ *		AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE or _TOKEN, registered as a
+ *		secret; *header is NULL when neither is set.  Returns false with why
+ *		set when the token is unusable.
+ */
+static bool
+sm_container_auth_header(const char **header, StringInfo why)
+{
+	const char *token_file =
+		sm_getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+	const char *token = sm_getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+	const char *err;
+
+	*header = NULL;
 	if (token_file != NULL)
 	{
 		token = sm_read_token_file(token_file, &err);
@@ -673,75 +728,88 @@ sm_provider_container(const SmTarget *target, SmCredentials *out,
 		{
 			appendStringInfo(why, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: %s",
 							 err);
-			return SM_PROVIDER_FAILED;
+			return false;
 		}
 	}
-	if (token != NULL)
+	if (token == NULL)
+		return true;
+	if (sm_has_crlf(token))
 	{
-		if (sm_has_crlf(token))
-		{
-			appendStringInfoString(
-				why,
-				"the container authorization token contains a line break");
-			return SM_PROVIDER_FAILED;
-		}
-		headers[n++] = psprintf("Authorization: %s", token);
+		appendStringInfoString(
+			why, "the container authorization token contains a line break");
+		return false;
 	}
-
-	/* the SDKs try the container endpoint up to 3 times */
-	for (attempt = 1;; attempt++)
-	{
-		if (sm_cred_fetch("GET", url, headers, n, NULL, target->ca_file,
-						  target->credential_timeout_ms, &resp, &err) &&
-			resp.http_status == 200)
-			break;
-		if (attempt == 3 ||
-			(resp.curl_code == CURLE_OK && resp.http_status < 500))
-		{
-			if (resp.curl_code != CURLE_OK)
-				appendStringInfo(why, "%s", err);
-			else
-				appendStringInfo(
-					why, "the container endpoint returned HTTP %ld: %s",
-					resp.http_status,
-					sm_remote_text(resp.body, resp.body_len));
-			if (n > 1)
-				sm_scrub((char *) headers[1]);
-			return SM_PROVIDER_FAILED;
-		}
-	}
-	if (n > 1)
-		sm_scrub((char *) headers[1]);
-	return sm_parse_credentials_json(&resp, out, "the container endpoint", why)
-			   ? SM_PROVIDER_FOUND
-			   : SM_PROVIDER_FAILED;
+	*header = sm_secret_str(psprintf("Authorization: %s", token));
+	return true;
 }
 
 /*
- * sm_provider_imds
- *		EC2 instance metadata, IMDSv2: a session token, the role name, the
- *		role's credentials.  IMDSv1 is never used.
+ * sm_provider_container
+ *		The ECS / EKS Pod Identity credential endpoint, tried up to three
+ *		times as the SDKs do (again only after a network error or HTTP 5xx).
  */
 static SmProviderResult
-sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
+sm_provider_container(const SmTarget *target, SmCredentials *out,
+					  StringInfo why)
 {
-	const char *disabled = sm_getenv("AWS_EC2_METADATA_DISABLED");
-	const char *endpoint = sm_getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
-	const char *mode = sm_getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
-	SmEndpoint	ep;
-	const char *perr;
+	const char *rel = sm_getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+	const char *full = sm_getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+	const char *headers[2];
+	int			n = 0;
+	char	   *url;
 	const char *err;
 	SmResponse	resp;
-	const char *headers[2];
-	char	   *token;
-	char	   *role;
-	char	   *nl;
 
-	if (disabled != NULL && pg_strcasecmp(disabled, "false") != 0)
+	if (rel == NULL && full == NULL)
 	{
-		appendStringInfoString(why, "disabled by AWS_EC2_METADATA_DISABLED");
+		appendStringInfoString(why, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI "
+									"and _FULL_URI are not set");
 		return SM_PROVIDER_NOT_CONFIGURED;
 	}
+	if ((url = sm_container_url(rel, full, why)) == NULL)
+		return SM_PROVIDER_FAILED;
+	out->detail = pstrdup(rel ? "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
+							  : "AWS_CONTAINER_CREDENTIALS_FULL_URI");
+	headers[n++] = "Accept: application/json";
+	if (!sm_container_auth_header(&headers[n], why))
+		return SM_PROVIDER_FAILED;
+	if (headers[n] != NULL)
+		n++;
+
+	for (int attempt = 1;; attempt++)
+	{
+		bool fetched =
+			sm_cred_fetch("GET", url, headers, n, NULL, target->ca_file,
+						  target->credential_timeout_ms, &resp, &err);
+
+		if (fetched && resp.http_status == 200)
+			return sm_found_if(sm_parse_credentials_json(
+				&resp, out, "the container endpoint", why));
+		if (attempt == 3 || (fetched && resp.http_status < 500))
+			break;
+	}
+	if (resp.curl_code != CURLE_OK)
+		appendStringInfoString(why, err);
+	else
+		appendStringInfo(why, "the container endpoint returned HTTP %ld: %s",
+						 resp.http_status,
+						 sm_remote_text(resp.body, resp.body_len));
+	return SM_PROVIDER_FAILED;
+}
+
+/*
+ * sm_imds_endpoint
+ *		Where instance metadata is: AWS_EC2_METADATA_SERVICE_ENDPOINT, else
+ *		the config file's ec2_metadata_service_endpoint, else the IPv4 or
+ *		(AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6) IPv6 address.
+ */
+static bool
+sm_imds_endpoint(const SmTarget *target, SmEndpoint *ep, StringInfo why)
+{
+	const char *endpoint = sm_getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+	const char *mode = sm_getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+	const char *perr;
+
 	if (endpoint == NULL)
 		endpoint = sm_shared_config_value(
 			sm_shared_config_profile_name(target->profile),
@@ -750,18 +818,66 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
 		endpoint = (mode != NULL && pg_strcasecmp(mode, "IPv6") == 0)
 					   ? "http://[fd00:ec2::254]"
 					   : "http://169.254.169.254";
-	if (!sm_parse_endpoint(endpoint, &ep, &perr))
+	if (sm_parse_endpoint(endpoint, ep, &perr))
+		return true;
+	appendStringInfo(
+		why, "AWS_EC2_METADATA_SERVICE_ENDPOINT is not a valid URL: %s", perr);
+	return false;
+}
+
+/*
+ * sm_imds_get
+ *		GET a path of the instance's security credentials (path_suffix after
+ *		".../iam/security-credentials/") with the session token header.
+ *		Returns false with why set on a network failure.
+ */
+static bool
+sm_imds_get(const SmTarget *target, const SmEndpoint *ep,
+			const char *token_header, const char *path_suffix,
+			SmResponse *resp, StringInfo why)
+{
+	const char *err;
+
+	if (sm_cred_fetch(
+			"GET",
+			psprintf("%s/latest/meta-data/iam/security-credentials/%s",
+					 ep->base_url, path_suffix),
+			&token_header, 1, NULL, target->ca_file,
+			target->credential_timeout_ms, resp, &err))
+		return true;
+	appendStringInfo(why, "instance metadata: %s", err);
+	return false;
+}
+
+/*
+ * sm_provider_imds
+ *		EC2 instance metadata, IMDSv2: a session token, the role name, the
+ *		role's credentials.  IMDSv1 is never used.  The session token and
+ *		every reply are registered as secrets, so every exit zeroes them.
+ */
+static SmProviderResult
+sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
+{
+	const char *disabled = sm_getenv("AWS_EC2_METADATA_DISABLED");
+	const char *ttl_header = "x-aws-ec2-metadata-token-ttl-seconds: 21600";
+	SmEndpoint	ep;
+	const char *err;
+	SmResponse	resp;
+	char	   *token_header;
+	char	   *role;
+	char	   *nl;
+
+	if (disabled != NULL && pg_strcasecmp(disabled, "false") != 0)
 	{
-		appendStringInfo(
-			why, "AWS_EC2_METADATA_SERVICE_ENDPOINT is not a valid URL: %s",
-			perr);
-		return SM_PROVIDER_FAILED;
+		appendStringInfoString(why, "disabled by AWS_EC2_METADATA_DISABLED");
+		return SM_PROVIDER_NOT_CONFIGURED;
 	}
+	if (!sm_imds_endpoint(target, &ep, why))
+		return SM_PROVIDER_FAILED;
 
 	/* 1. a session token */
-	headers[0] = "x-aws-ec2-metadata-token-ttl-seconds: 21600";
 	if (!sm_cred_fetch("PUT", psprintf("%s/latest/api/token", ep.base_url),
-					   headers, 1, "", target->ca_file,
+					   &ttl_header, 1, "", target->ca_file,
 					   target->credential_timeout_ms, &resp, &err))
 	{
 		/* off EC2 this is the usual outcome: not configured, not broken */
@@ -778,30 +894,18 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
 						 ep.host_header, resp.http_status);
 		return SM_PROVIDER_FAILED;
 	}
-	token = pstrdup(resp.body);
-	explicit_bzero(resp.body, resp.body_len);
-	headers[0] = psprintf("x-aws-ec2-metadata-token: %s", token);
-	sm_scrub(token);
+	token_header =
+		sm_secret_str(psprintf("x-aws-ec2-metadata-token: %s", resp.body));
 
 	/* 2. the role */
-	if (!sm_cred_fetch(
-			"GET",
-			psprintf("%s/latest/meta-data/iam/security-credentials/",
-					 ep.base_url),
-			headers, 1, NULL, target->ca_file, target->credential_timeout_ms,
-			&resp, &err))
-	{
-		appendStringInfo(why, "instance metadata: %s", err);
-		sm_scrub((char *) headers[0]);
+	if (!sm_imds_get(target, &ep, token_header, "", &resp, why))
 		return SM_PROVIDER_FAILED;
-	}
 	if (resp.http_status != 200)
 	{
 		appendStringInfo(why,
 						 "the instance has no IAM role (instance metadata "
 						 "returned HTTP %ld)",
 						 resp.http_status);
-		sm_scrub((char *) headers[0]);
 		return SM_PROVIDER_FAILED;
 	}
 	role = pstrdup(resp.body);
@@ -812,23 +916,12 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
 	{
 		appendStringInfoString(
 			why, "instance metadata returned no usable role name");
-		sm_scrub((char *) headers[0]);
 		return SM_PROVIDER_FAILED;
 	}
 
 	/* 3. its credentials */
-	if (!sm_cred_fetch(
-			"GET",
-			psprintf("%s/latest/meta-data/iam/security-credentials/%s",
-					 ep.base_url, role),
-			headers, 1, NULL, target->ca_file, target->credential_timeout_ms,
-			&resp, &err))
-	{
-		appendStringInfo(why, "instance metadata: %s", err);
-		sm_scrub((char *) headers[0]);
+	if (!sm_imds_get(target, &ep, token_header, role, &resp, why))
 		return SM_PROVIDER_FAILED;
-	}
-	sm_scrub((char *) headers[0]);
 	if (resp.http_status != 200)
 	{
 		appendStringInfo(why,
@@ -838,9 +931,8 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
 		return SM_PROVIDER_FAILED;
 	}
 	out->detail = psprintf("role %s", role);
-	return sm_parse_credentials_json(&resp, out, "instance metadata", why)
-			   ? SM_PROVIDER_FOUND
-			   : SM_PROVIDER_FAILED;
+	return sm_found_if(
+		sm_parse_credentials_json(&resp, out, "instance metadata", why));
 }
 
 /* ----------------------------------------------------------------
@@ -849,31 +941,76 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
  */
 
 /*
+ * sm_report_no_credentials
+ *		The error for a chain that found no credentials: the source that
+ *		failed (or that none has any), every source tried and why, and what
+ *		to do.  The one place that reports a failure of the chain.
+ */
+static void
+sm_report_no_credentials(const char *failed_source, const char *tried)
+{
+	if (failed_source != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("could not obtain AWS credentials from the %s source",
+						failed_source),
+				 errdetail("Sources tried: %s.", tried),
+				 errhint("Correct the configuration of that source, or see "
+						 "\"Credentials\" in the segment_membership README "
+						 "for the order in which sources are tried.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			 errmsg("no AWS credentials found"),
+			 errdetail("Sources tried: %s.", tried),
+			 errhint("Give the server process AWS credentials: environment "
+					 "variables, a profile in ~/.aws of its OS user, a web "
+					 "identity token, a container or instance role.")));
+}
+
+/* A copy of provider's credentials c in the cache's context. */
+static SmCredentials *
+sm_credentials_copy(const SmCredentials *c, const char *source)
+{
+	MemoryContext  oldcxt = MemoryContextSwitchTo(sm_cred_cxt);
+	SmCredentials *result = palloc0(sizeof(SmCredentials));
+
+	result->access_key_id = pstrdup(c->access_key_id);
+	result->secret_access_key = pstrdup(c->secret_access_key);
+	result->session_token = (c->session_token && c->session_token[0])
+								? pstrdup(c->session_token)
+								: NULL;
+	result->expires = c->expires;
+	result->expiration = c->expiration;
+	result->source = source;
+	result->detail = c->detail ? pstrdup(c->detail) : NULL;
+	MemoryContextSwitchTo(oldcxt);
+	return result;
+}
+
+/*
  * sm_credentials_resolve
  *		Run the provider chain.  Returns new credentials allocated in the
  *		credential context, or NULL with the sources tried in *tried when
- *		none has credentials; raises an error when a configured source fails
- *		and fail_hard is set (else returns NULL with the failure in *tried).
+ *		none has credentials; raises an error when none is found and
+ *		fail_hard is set.  The lookup runs in a context of its own whose
+ *		secrets are zeroed when it is deleted, on every exit.
  */
 static SmCredentials *
 sm_credentials_resolve(const SmTarget *target, StringInfo tried,
-					   bool fail_hard, const char **failed_source)
+					   bool fail_hard)
 {
 	MemoryContext  scratch;
 	MemoryContext  oldcxt;
 	SmCredentials *result = NULL;
-	int			   i;
+	const char	  *failed_source = NULL;
 
 	if (sm_cred_cxt == NULL)
 		sm_cred_cxt = AllocSetContextCreate(TopMemoryContext,
 											"segment_membership credentials",
 											ALLOCSET_SMALL_SIZES);
-	*failed_source = NULL;
-	scratch = AllocSetContextCreate(CurrentMemoryContext,
-									"segment_membership credential lookup",
-									ALLOCSET_DEFAULT_SIZES);
+	scratch = sm_secret_context_create(CurrentMemoryContext);
 	oldcxt = MemoryContextSwitchTo(scratch);
-	for (i = 0; i < lengthof(sm_providers); i++)
+	for (int i = 0; i < lengthof(sm_providers) && result == NULL; i++)
 	{
 		StringInfoData	 why;
 		SmCredentials	 c;
@@ -885,79 +1022,83 @@ sm_credentials_resolve(const SmTarget *target, StringInfo tried,
 		r = sm_providers[i].fn(target, &c, &why);
 		if (r == SM_PROVIDER_FOUND)
 		{
-			MemoryContextSwitchTo(sm_cred_cxt);
-			result = palloc0(sizeof(SmCredentials));
-			result->access_key_id = pstrdup(c.access_key_id);
-			result->secret_access_key = pstrdup(c.secret_access_key);
-			result->session_token = (c.session_token && c.session_token[0])
-										? pstrdup(c.session_token)
-										: NULL;
-			result->expires = c.expires;
-			result->expiration = c.expiration;
-			result->source = sm_providers[i].name;
-			result->detail = c.detail ? pstrdup(c.detail) : NULL;
-			MemoryContextSwitchTo(scratch);
-			sm_scrub_credentials(&c);
+			result = sm_credentials_copy(&c, sm_providers[i].name);
 			break;
 		}
-		MemoryContextSwitchTo(oldcxt);
 		appendStringInfo(tried, "%s%s: %s", tried->len > 0 ? "; " : "",
 						 sm_providers[i].name, why.data);
-		MemoryContextSwitchTo(scratch);
-		sm_scrub_credentials(&c);
 		if (r == SM_PROVIDER_FAILED)
 		{
-			*failed_source = sm_providers[i].name;
+			failed_source = sm_providers[i].name;
 			break;
 		}
 	}
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(scratch);
 
-	if (result == NULL && *failed_source != NULL && fail_hard)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("could not obtain AWS credentials from the %s source",
-						*failed_source),
-				 errdetail("Sources tried: %s.", tried->data),
-				 errhint("See \"Credentials\" in the segment_membership "
-						 "README for the order in which sources are tried.")));
 	if (result == NULL && fail_hard)
-		ereport(
-			ERROR,
-			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-			 errmsg("no AWS credentials found"),
-			 errdetail("Sources tried: %s.", tried->data),
-			 errhint("Give the server process AWS credentials: environment "
-					 "variables, a profile in ~/.aws of its OS user, a web "
-					 "identity token, a container or instance role.")));
+		sm_report_no_credentials(failed_source, tried->data);
 	return result;
 }
 
 /*
- * sm_credentials_replace
- *		Drop the cached credentials (zeroing them) and cache new ones.
+ * sm_credentials_changed
+ *		Called whenever the cached credentials are replaced or dropped.
+ *		Signing keys derived from the old secret must not outlive it: this
+ *		is the one place where the SigV4 signing-key cache is to be cleared
+ *		(sm_sign_forget_keys() of aws_sign.h, when that exists).
  */
 static void
-sm_credentials_replace(SmCredentials *fresh, const char *profile)
+sm_credentials_changed(void)
 {
-	sm_scrub_credentials(sm_cached);
-	if (sm_cached != NULL)
+	/* XXX: sm_sign_forget_keys(); -- clears the SigV4 signing-key cache */
+}
+
+/*
+ * sm_cache_key
+ *		What the cached credentials are valid for: the resolved profile
+ *		name.  The one place that decides when the cache no longer fits the
+ *		settings of a call.
+ */
+static const char *
+sm_cache_key(const SmTarget *target)
+{
+	return sm_shared_config_profile_name(target->profile);
+}
+
+/* Zero and free the cached credentials. */
+static void
+sm_credentials_free(SmCredentials *c)
+{
+	explicit_bzero(c->secret_access_key, strlen(c->secret_access_key));
+	pfree(c->access_key_id);
+	pfree(c->secret_access_key);
+	if (c->session_token)
 	{
-		pfree(sm_cached->access_key_id);
-		pfree(sm_cached->secret_access_key);
-		if (sm_cached->session_token)
-			pfree(sm_cached->session_token);
-		if (sm_cached->detail)
-			pfree(sm_cached->detail);
-		pfree(sm_cached);
+		explicit_bzero(c->session_token, strlen(c->session_token));
+		pfree(c->session_token);
 	}
-	if (sm_cached_profile != NULL)
-		pfree(sm_cached_profile);
+	if (c->detail)
+		pfree(c->detail);
+	pfree(c);
+}
+
+/*
+ * sm_credentials_replace
+ *		Drop the cached credentials (zeroing them) and cache new ones (or
+ *		none) for the given cache key.
+ */
+static void
+sm_credentials_replace(SmCredentials *fresh, const char *key)
+{
+	if (sm_cached != NULL)
+		sm_credentials_free(sm_cached);
+	if (sm_cached_key != NULL)
+		pfree(sm_cached_key);
 	sm_cached = fresh;
-	sm_cached_profile =
-		fresh ? MemoryContextStrdup(sm_cred_cxt, profile) : NULL;
+	sm_cached_key = fresh ? MemoryContextStrdup(sm_cred_cxt, key) : NULL;
 	sm_cached_at = GetCurrentTimestamp();
+	sm_credentials_changed();
 }
 
 /* Drop cached credentials. */
@@ -965,6 +1106,44 @@ void
 sm_credentials_reset(void)
 {
 	sm_credentials_replace(NULL, NULL);
+}
+
+/*
+ * sm_credentials_refresh
+ *		Cached temporary credentials are due for a refresh (advisory or
+ *		mandatory): try the chain again, at most every SM_REFRESH_INTERVAL_S
+ *		while they are still usable.  A failure keeps them while they are
+ *		usable, with a warning, and is an error after that.
+ */
+static const SmCredentials *
+sm_credentials_refresh(const SmTarget *target, TimestampTz now)
+{
+	TimestampTz	   usable_until = sm_usable_until();
+	StringInfoData tried;
+	SmCredentials *fresh;
+
+	if (now < usable_until &&
+		!TimestampDifferenceExceeds(sm_last_refresh_try, now,
+									SM_REFRESH_INTERVAL_S * 1000))
+		return sm_cached; /* refreshed (or tried) a moment ago */
+	sm_last_refresh_try = now;
+	initStringInfo(&tried);
+	fresh = sm_credentials_resolve(target, &tried, now >= usable_until);
+	if (fresh != NULL)
+	{
+		sm_credentials_replace(fresh, sm_cache_key(target));
+		return sm_cached;
+	}
+	/* still valid: keep using them, as the SDKs do */
+	ereport(
+		WARNING,
+		(errmsg("could not refresh AWS credentials; using the current "
+				"ones until they expire"),
+		 errdetail("The credentials from the %s source expire at %s.  "
+				   "Sources tried: %s.",
+				   sm_cached->source,
+				   timestamptz_to_str(sm_cached->expiration), tried.data)));
+	return sm_cached;
 }
 
 /*
@@ -978,12 +1157,8 @@ sm_credentials_get(const SmTarget *target)
 {
 	TimestampTz	   now = GetCurrentTimestamp();
 	StringInfoData tried;
-	const char	  *failed;
-	SmCredentials *fresh;
 
-	if (sm_cached != NULL &&
-		strcmp(sm_cached_profile,
-			   sm_shared_config_profile_name(target->profile)) != 0)
+	if (sm_cached != NULL && strcmp(sm_cached_key, sm_cache_key(target)) != 0)
 		sm_credentials_reset(); /* the profile setting changed */
 
 	if (sm_cached != NULL && !sm_cached->expires)
@@ -996,41 +1171,15 @@ sm_credentials_get(const SmTarget *target)
 	}
 	else if (sm_cached != NULL)
 	{
-		TimestampTz advisory =
-			sm_cached->expiration - SM_ADVISORY_REFRESH_S * USECS_PER_SEC;
-		TimestampTz usable_until = sm_usable_until();
-
-		if (now < advisory)
+		if (now <
+			sm_cached->expiration - SM_ADVISORY_REFRESH_S * USECS_PER_SEC)
 			return sm_cached;
-		if (now < usable_until &&
-			!TimestampDifferenceExceeds(sm_last_refresh_try, now,
-										SM_REFRESH_INTERVAL_S * 1000))
-			return sm_cached; /* refreshed (or tried) a moment ago */
-		sm_last_refresh_try = now;
-		initStringInfo(&tried);
-		fresh = sm_credentials_resolve(target, &tried, now >= usable_until,
-									   &failed);
-		if (fresh != NULL)
-		{
-			sm_credentials_replace(
-				fresh, sm_shared_config_profile_name(target->profile));
-			return sm_cached;
-		}
-		/* still valid: keep using them, as the SDKs do */
-		ereport(WARNING, (errmsg("could not refresh AWS credentials; using "
-								 "the current ones until they expire"),
-						  errdetail("The credentials from the %s source "
-									"expire at %s.  Sources tried: %s.",
-									sm_cached->source,
-									timestamptz_to_str(sm_cached->expiration),
-									tried.data)));
-		return sm_cached;
+		return sm_credentials_refresh(target, now);
 	}
 
 	initStringInfo(&tried);
-	fresh = sm_credentials_resolve(target, &tried, true, &failed);
-	sm_credentials_replace(fresh,
-						   sm_shared_config_profile_name(target->profile));
+	sm_credentials_replace(sm_credentials_resolve(target, &tried, true),
+						   sm_cache_key(target));
 	sm_last_refresh_try = GetCurrentTimestamp();
 	if (sm_cached->expires && sm_usable_until() <= GetCurrentTimestamp())
 		ereport(ERROR,
@@ -1038,7 +1187,8 @@ sm_credentials_get(const SmTarget *target)
 				 errmsg("the AWS credentials from the %s source have expired",
 						sm_cached->source),
 				 errdetail("They expired at %s.",
-						   timestamptz_to_str(sm_cached->expiration))));
+						   timestamptz_to_str(sm_cached->expiration)),
+				 errhint("Renew the credentials of that source.")));
 	return sm_cached;
 }
 
@@ -1052,62 +1202,80 @@ bool
 sm_credentials_refresh_after_rejection(const SmTarget *target)
 {
 	StringInfoData tried;
-	const char	  *failed;
 	SmCredentials *fresh;
 	bool		   changed;
 
 	if (sm_cached == NULL || !sm_cached->expires)
 		return false;
 	initStringInfo(&tried);
-	fresh = sm_credentials_resolve(target, &tried, false, &failed);
+	fresh = sm_credentials_resolve(target, &tried, false);
 	if (fresh == NULL)
 		return false;
 	changed =
 		strcmp(fresh->access_key_id, sm_cached->access_key_id) != 0 ||
 		(fresh->session_token != NULL && sm_cached->session_token != NULL &&
 		 strcmp(fresh->session_token, sm_cached->session_token) != 0);
-	sm_credentials_replace(fresh,
-						   sm_shared_config_profile_name(target->profile));
+	sm_credentials_replace(fresh, sm_cache_key(target));
 	sm_last_refresh_try = GetCurrentTimestamp();
 	return changed;
 }
 
 /*
+ * sm_credentials_describe
+ *		What the credentials to sign with for a call to target are, without
+ *		a secret: looks them up first if needed (so it also tests the
+ *		configuration).  The strings stay valid until the cache changes.
+ */
+void
+sm_credentials_describe(const SmTarget *target, SmCredentialsInfo *info)
+{
+	const SmCredentials *c = sm_credentials_get(target);
+
+	info->source = c->source;
+	info->detail = c->detail;
+	info->access_key_id = c->access_key_id;
+	info->has_session_token = c->session_token != NULL;
+	info->expires = c->expires;
+	info->expiration = c->expiration;
+}
+
+/*
  * credentials_info()
  *		Which credentials this backend signs with: source, detail, access
- *		key id, whether there is a session token, expiry.  Never a secret.
- *		Looks them up first if needed (so it also tests the configuration).
+ *		key id, whether there is a session token, expiry, region.  Never a
+ *		secret.  Uses only sm_credentials_describe().
  */
 PG_FUNCTION_INFO_V1(sm_credentials_info);
+
+#define SM_CREDENTIALS_INFO_COLS 6
 
 Datum
 sm_credentials_info(PG_FUNCTION_ARGS)
 {
-	SmTarget			 target;
-	const SmCredentials *c;
-	TupleDesc			 tupdesc;
-	Datum				 values[6];
-	bool				 nulls[6];
+	SmTarget		  target;
+	SmCredentialsInfo info;
+	TupleDesc		  tupdesc;
+	Datum			  values[SM_CREDENTIALS_INFO_COLS];
+	bool			  nulls[SM_CREDENTIALS_INFO_COLS];
+	int				  i = 0;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	tupdesc = BlessTupleDesc(tupdesc);
 	sm_resolve_target(&target);
-	c = sm_credentials_get(&target);
+	sm_credentials_describe(&target, &info);
 
 	memset(nulls, false, sizeof(nulls));
-	values[0] = CStringGetTextDatum(c->source);
-	if (c->detail)
-		values[1] = CStringGetTextDatum(c->detail);
-	else
-		nulls[1] = true;
-	values[2] = CStringGetTextDatum(c->access_key_id);
-	values[3] = BoolGetDatum(c->session_token != NULL);
-	if (c->expires)
-		values[4] = TimestampTzGetDatum(c->expiration);
-	else
-		nulls[4] = true;
-	values[5] = CStringGetTextDatum(target.region);
+	values[i++] = CStringGetTextDatum(info.source);
+	nulls[i] = info.detail == NULL;
+	values[i++] = info.detail ? CStringGetTextDatum(info.detail) : (Datum) 0;
+	values[i++] = CStringGetTextDatum(info.access_key_id);
+	values[i++] = BoolGetDatum(info.has_session_token);
+	nulls[i] = !info.expires;
+	values[i++] =
+		info.expires ? TimestampTzGetDatum(info.expiration) : (Datum) 0;
+	values[i++] = CStringGetTextDatum(target.region);
+	Assert(i == SM_CREDENTIALS_INFO_COLS);
 	PG_RETURN_DATUM(
 		HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -15,9 +15,22 @@
 #include "cred_types.h"
 #include "sigv4.h"
 
+/* What credentials_info() shows: never a secret. */
+typedef struct SmCredentialsInfo
+{
+	const char *source; /* which provider, e.g. "environment" */
+	const char *detail; /* e.g. the profile or role, or NULL */
+	const char *access_key_id;
+	bool		has_session_token;
+	bool		expires;
+	TimestampTz expiration; /* when expires */
+} SmCredentialsInfo;
+
 extern const SmCredentials *sm_credentials_get(const SmTarget *target);
 extern bool sm_credentials_refresh_after_rejection(const SmTarget *target);
 extern void sm_credentials_reset(void);
+extern void sm_credentials_describe(const SmTarget	  *target,
+									SmCredentialsInfo *info);
 extern bool sm_sign_headers(const SmCredentials *cred, const char *host,
 							const char *path, const char *content_type,
 							const char *body, size_t body_len,

@@ -30,7 +30,7 @@ static void
 sm_form_add(StringInfo buf, const char *key, const char *value)
 {
 	size_t need = sigv4_uri_encode(value, strlen(value), false, NULL, 0);
-	char  *enc = palloc(need + 1);
+	char  *enc = sm_secret(palloc(need + 1), need + 1); /* may be a token */
 
 	sigv4_uri_encode(value, strlen(value), false, enc, need + 1);
 	appendStringInfo(buf, "%s%s=%s", buf->len > 0 ? "&" : "", key, enc);
@@ -122,6 +122,8 @@ sm_sts_call(const SmTarget *target, const char *action, const char *form,
 			why, "%s could not be signed with the source credentials", action);
 		return false;
 	}
+	for (int i = 1; i < n; i++)
+		sm_secret_str((char *) headers[i]); /* the source's session token */
 
 	if (!sm_cred_fetch("POST", url, headers, n, form, target->ca_file,
 					   target->credential_timeout_ms, &resp, &err))
@@ -142,10 +144,10 @@ sm_sts_call(const SmTarget *target, const char *action, const char *form,
 		return false;
 	}
 	out->access_key_id = sm_xml_text(resp.body, "AccessKeyId");
-	out->secret_access_key = sm_xml_text(resp.body, "SecretAccessKey");
-	out->session_token = sm_xml_text(resp.body, "SessionToken");
+	out->secret_access_key =
+		sm_secret_str(sm_xml_text(resp.body, "SecretAccessKey"));
+	out->session_token = sm_secret_str(sm_xml_text(resp.body, "SessionToken"));
 	expiration = sm_xml_text(resp.body, "Expiration");
-	explicit_bzero(resp.body, resp.body_len);
 	if (out->access_key_id == NULL || out->secret_access_key == NULL ||
 		out->session_token == NULL || expiration == NULL ||
 		!sm_parse_time(expiration, &out->expiration))
@@ -158,13 +160,24 @@ sm_sts_call(const SmTarget *target, const char *action, const char *form,
 	return true;
 }
 
-/* The RoleSessionName to use. */
-static const char *
-sm_session_name(const char *configured)
+/*
+ * sm_sts_form
+ *		The start of the form of an AssumeRole* action: Action, Version,
+ *		RoleArn and RoleSessionName (a made-up one when none is configured).
+ */
+static void
+sm_sts_form(StringInfo form, const char *action, const char *role_arn,
+			const char *session_name)
 {
-	if (configured != NULL && configured[0] != '\0')
-		return configured;
-	return psprintf("segment-membership-%ld", (long) time(NULL));
+	initStringInfo(form);
+	sm_form_add(form, "Action", action);
+	sm_form_add(form, "Version", "2011-06-15");
+	sm_form_add(form, "RoleArn", role_arn);
+	if (session_name != NULL && session_name[0] != '\0')
+		sm_form_add(form, "RoleSessionName", session_name);
+	else
+		sm_form_add(form, "RoleSessionName",
+					psprintf("segment-membership-%ld", (long) time(NULL)));
 }
 
 /*
@@ -182,24 +195,17 @@ sm_sts_assume_role_with_web_identity(const SmTarget *target,
 	StringInfoData form;
 	const char	  *err;
 	char		  *token = sm_read_token_file(token_file, &err);
-	bool		   ok;
 
 	if (token == NULL)
 	{
 		appendStringInfo(why, "web identity token file: %s", err);
 		return false;
 	}
-	initStringInfo(&form);
-	sm_form_add(&form, "Action", "AssumeRoleWithWebIdentity");
-	sm_form_add(&form, "Version", "2011-06-15");
-	sm_form_add(&form, "RoleArn", role_arn);
-	sm_form_add(&form, "RoleSessionName", sm_session_name(session_name));
+	sm_sts_form(&form, "AssumeRoleWithWebIdentity", role_arn, session_name);
 	sm_form_add(&form, "WebIdentityToken", token);
-	sm_scrub(token);
-	ok = sm_sts_call(target, "AssumeRoleWithWebIdentity", form.data, NULL, out,
-					 why);
-	explicit_bzero(form.data, form.len);
-	return ok;
+	sm_secret(form.data, form.maxlen);
+	return sm_sts_call(target, "AssumeRoleWithWebIdentity", form.data, NULL,
+					   out, why);
 }
 
 /*
@@ -214,11 +220,7 @@ sm_sts_assume_role(const SmTarget *target, const char *role_arn,
 {
 	StringInfoData form;
 
-	initStringInfo(&form);
-	sm_form_add(&form, "Action", "AssumeRole");
-	sm_form_add(&form, "Version", "2011-06-15");
-	sm_form_add(&form, "RoleArn", role_arn);
-	sm_form_add(&form, "RoleSessionName", sm_session_name(session_name));
+	sm_sts_form(&form, "AssumeRole", role_arn, session_name);
 	if (external_id != NULL)
 		sm_form_add(&form, "ExternalId", external_id);
 	if (duration != NULL)
