@@ -942,19 +942,27 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
 
 /*
  * sm_report_no_credentials
- *		The error for a chain that found no credentials: the source that
- *		failed (or that none has any), every source tried and why, and what
- *		to do.  The one place that reports a failure of the chain.
+ *		The error for a chain that found no credentials: which source failed
+ *		and why (or that none has any), the sources tried and why each was
+ *		passed over, and what to do.  The one place that reports a failure
+ *		of the chain.  tried is the sources tried before the failed one, or
+ *		all of them.
  */
 static void
-sm_report_no_credentials(const char *failed_source, const char *tried)
+sm_report_no_credentials(const char *failed_source, const char *failure,
+						 const char *tried)
 {
 	if (failed_source != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("could not obtain AWS credentials from the %s source",
 						failed_source),
-				 errdetail("Sources tried: %s.", tried),
+				 tried[0] != '\0'
+					 ? errdetail("The %s source failed: %s.  Sources tried "
+								 "before it: %s.",
+								 failed_source, failure, tried)
+					 : errdetail("The %s source failed: %s.", failed_source,
+								 failure),
 				 errhint("Correct the configuration of that source, or see "
 						 "\"Credentials\" in the segment_membership README "
 						 "for the order in which sources are tried.")));
@@ -1003,6 +1011,8 @@ sm_credentials_resolve(const SmTarget *target, StringInfo tried,
 	MemoryContext  oldcxt;
 	SmCredentials *result = NULL;
 	const char	  *failed_source = NULL;
+	char		  *failure = NULL;
+	char		  *tried_before = NULL;
 
 	if (sm_cred_cxt == NULL)
 		sm_cred_cxt = AllocSetContextCreate(TopMemoryContext,
@@ -1025,19 +1035,23 @@ sm_credentials_resolve(const SmTarget *target, StringInfo tried,
 			result = sm_credentials_copy(&c, sm_providers[i].name);
 			break;
 		}
-		appendStringInfo(tried, "%s%s: %s", tried->len > 0 ? "; " : "",
-						 sm_providers[i].name, why.data);
 		if (r == SM_PROVIDER_FAILED)
 		{
 			failed_source = sm_providers[i].name;
-			break;
+			failure = MemoryContextStrdup(oldcxt, why.data);
+			tried_before = MemoryContextStrdup(oldcxt, tried->data);
 		}
+		appendStringInfo(tried, "%s%s: %s", tried->len > 0 ? "; " : "",
+						 sm_providers[i].name, why.data);
+		if (r == SM_PROVIDER_FAILED)
+			break;
 	}
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(scratch);
 
 	if (result == NULL && fail_hard)
-		sm_report_no_credentials(failed_source, tried->data);
+		sm_report_no_credentials(failed_source, failure,
+								 failed_source ? tried_before : tried->data);
 	return result;
 }
 
