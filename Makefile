@@ -12,6 +12,7 @@ OBJS = \
 	src/shared_config.o \
 	src/credentials.o \
 	src/cred_fetch.o \
+	src/cred_providers.o \
 	src/sts.o \
 	src/transport.o \
 	src/retry.o \
