@@ -124,13 +124,6 @@ sm_secret_str(char *s)
 	return s == NULL ? NULL : sm_secret(s, strlen(s));
 }
 
-/* Whether a string holds a CR or LF (it would split an HTTP header). */
-bool
-sm_has_crlf(const char *s)
-{
-	return strpbrk(s, "\r\n") != NULL;
-}
-
 /*
  * sm_parse_time
  *		An ISO 8601 expiration as AWS writes it (see sm_parse_iso8601) as a

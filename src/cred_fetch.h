@@ -18,7 +18,6 @@
 extern MemoryContext sm_secret_context_create(MemoryContext parent);
 extern void			*sm_secret(void *ptr, size_t len);
 extern char			*sm_secret_str(char *s);
-extern bool			 sm_has_crlf(const char *s);
 extern bool			 sm_parse_time(const char *s, TimestampTz *out);
 extern char			*sm_read_token_file(const char *path, const char **why);
 extern char			*sm_remote_text(const char *s, size_t len);

@@ -29,6 +29,13 @@
 /* role chains longer than this are refused */
 #define SM_MAX_ROLE_CHAIN 4
 
+/* Whether a string holds a CR or LF (it would split an HTTP header). */
+static bool
+sm_has_crlf(const char *s)
+{
+	return strpbrk(s, "\r\n") != NULL;
+}
+
 static SmProviderResult sm_env_credentials(SmCredentials *out, StringInfo why);
 static void				sm_set_keys(SmCredentials *out, const char *akid,
 									const char *secret, const char *token);

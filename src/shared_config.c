@@ -91,7 +91,7 @@ sm_home_dir(void)
  *		leading "~/" expanded; NULL when there is no home directory to put a
  *		default under.
  */
-char *
+static char *
 sm_shared_config_path(bool credentials_file)
 {
 	const char *v = sm_env(credentials_file ? "AWS_SHARED_CREDENTIALS_FILE"
@@ -252,7 +252,7 @@ sm_shared_config_read_profile(const char *profile, bool credentials_file,
  *		Collect the entries of a section given by its exact header, such as
  *		"services my-services", from the config file.
  */
-void
+static void
 sm_shared_config_read_section(const char *header, bool credentials_file,
 							  SmProfileSection *section)
 {

@@ -32,11 +32,7 @@ typedef struct SmProfileSection
 } SmProfileSection;
 
 extern const char *sm_shared_config_profile_name(const char *chosen);
-extern char		  *sm_shared_config_path(bool credentials_file);
 extern void		   sm_shared_config_read_profile(const char		  *profile,
-												 bool			   credentials_file,
-												 SmProfileSection *section);
-extern void		   sm_shared_config_read_section(const char		  *header,
 												 bool			   credentials_file,
 												 SmProfileSection *section);
 extern const char *sm_profile_get(const SmProfileSection *section,
