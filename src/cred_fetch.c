@@ -9,8 +9,9 @@
  * Secrets are zeroed structurally: buffers that may hold one are registered
  * with sm_secret() and zeroed when the lookup's memory context goes away.
  *
- * Shared by the provider chain (credentials.c) and the STS client (sts.c),
- * below both, so that neither needs the other's internals.
+ * Shared by the chain (credentials.c), the sources (cred_providers.c) and
+ * the STS client (sts.c), below all three, so that none needs another's
+ * internals.
  *
  * IDENTIFICATION
  *		src/cred_fetch.c

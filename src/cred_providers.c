@@ -29,13 +29,6 @@
 /* role chains longer than this are refused */
 #define SM_MAX_ROLE_CHAIN 4
 
-/* Whether a string holds a CR or LF (it would split an HTTP header). */
-static bool
-sm_has_crlf(const char *s)
-{
-	return strpbrk(s, "\r\n") != NULL;
-}
-
 static SmProviderResult sm_env_credentials(SmCredentials *out, StringInfo why);
 static void				sm_set_keys(SmCredentials *out, const char *akid,
 									const char *secret, const char *token);
@@ -43,6 +36,13 @@ static SmProviderResult sm_profile_credentials(const SmTarget *target,
 											   const char *profile, int depth,
 											   SmCredentials *out,
 											   StringInfo	  why);
+
+/* Whether a string holds a CR or LF (it would split an HTTP header). */
+static bool
+sm_has_crlf(const char *s)
+{
+	return strpbrk(s, "\r\n") != NULL;
+}
 
 /* SM_PROVIDER_FOUND when ok, else SM_PROVIDER_FAILED. */
 static SmProviderResult
@@ -101,11 +101,10 @@ sm_provider_environment(const SmTarget *target, SmCredentials *out,
 static SmProviderResult
 sm_env_credentials(SmCredentials *out, StringInfo why)
 {
-	const char *akid = sm_getenv("AWS_ACCESS_KEY_ID");
-	const char *secret = sm_getenv("AWS_SECRET_ACCESS_KEY");
-	const char *token = sm_getenv("AWS_SESSION_TOKEN");
-	const char *exp = sm_getenv("AWS_CREDENTIAL_EXPIRATION");
-
+	const char		*akid = sm_getenv("AWS_ACCESS_KEY_ID");
+	const char		*secret = sm_getenv("AWS_SECRET_ACCESS_KEY");
+	const char		*token = sm_getenv("AWS_SESSION_TOKEN");
+	const char		*exp = sm_getenv("AWS_CREDENTIAL_EXPIRATION");
 	SmProviderResult r;
 
 	if (token == NULL)

@@ -8,7 +8,8 @@
  * STS is reached at AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, else the
  * regional endpoint of the call's region.  AssumeRole is signed with the
  * source credentials (sm_sign_headers, declared in credentials.h until it
- * moves to aws_sign.h); AssumeRoleWithWebIdentity is not signed.  The web
+ * moves to aws_sign.h: until then sts.c -> credentials.c is the one call
+ * edge that closes a loop); AssumeRoleWithWebIdentity is not signed.  The web
  * identity token file is read at every call, so that rotated tokens are
  * picked up.
  *
