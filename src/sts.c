@@ -123,8 +123,12 @@ sm_sts_call(const SmTarget *target, const char *action, const char *form,
 			why, "%s could not be signed with the source credentials", action);
 		return false;
 	}
-	for (int i = 1; i < n; i++)
-		sm_secret_str((char *) headers[i]); /* the source's session token */
+	for (int i = 0; i < n; i++)
+	{
+		/* the source's session token goes out in a header of its own */
+		if (pg_strncasecmp(headers[i], "X-Amz-Security-Token:", 21) == 0)
+			sm_secret_str((char *) headers[i]);
+	}
 
 	if (!sm_cred_fetch("POST", url, headers, n, form, target->ca_file,
 					   target->credential_timeout_ms, &resp, &err))
