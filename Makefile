@@ -16,9 +16,13 @@ OBJS = \
 	src/config.o \
 	src/shared_config.o \
 	src/credentials.o \
+	src/cred_fetch.o \
+	src/cred_providers.o \
+	src/sts.o \
 	src/retry.o \
 	src/reply.o \
-	src/sigv4.o
+	src/sigv4.o \
+	src/parse_util.o
 
 DATA = sql/segment_membership--1.0.sql
 PGFILEDESC = "segment_membership - Customer Profiles segment membership as rows"

@@ -15,7 +15,7 @@
 
 #include <time.h>
 
-#include "credentials.h"
+#include "cred_types.h"
 #include "sigv4.h"
 
 extern bool sm_sign_headers(const SmCredentials *cred, const char *host,

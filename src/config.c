@@ -34,10 +34,8 @@ static int	 sm_guc_request_timeout_ms = 30000;
 static int	 sm_guc_max_attempts = 3;
 static int	 sm_guc_max_reply_size_kb = 32 * 1024;
 static int	 sm_guc_on_request_failure = SM_ON_FAILURE_ERROR;
-
-/* read by credentials until the credentials restructure lands */
-char *sm_guc_profile = NULL;
-int	  sm_guc_credential_timeout_ms = 2000;
+static char *sm_guc_profile = NULL;
+static int	 sm_guc_credential_timeout_ms = 2000;
 
 static const struct config_enum_entry on_request_failure_options[] = {
 	{"error", SM_ON_FAILURE_ERROR, false},
@@ -416,7 +414,9 @@ sm_resolve_region(SmTarget *target)
 		src = "AWS_REGION";
 	else if ((v = sm_getenv("AWS_DEFAULT_REGION")) != NULL)
 		src = "AWS_DEFAULT_REGION";
-	else if ((v = sm_shared_config_value("region")) != NULL)
+	else if ((v = sm_shared_config_value(
+				  sm_shared_config_profile_name(target->profile), "region")) !=
+			 NULL)
 		src = "the AWS config file";
 	else
 		ereport(ERROR,
@@ -425,7 +425,7 @@ sm_resolve_region(SmTarget *target)
 				 errdetail("Neither segment_membership.region, AWS_REGION, "
 						   "AWS_DEFAULT_REGION nor the region of AWS profile "
 						   "\"%s\" is set.",
-						   sm_shared_config_profile_name()),
+						   sm_shared_config_profile_name(target->profile)),
 				 errhint("Set segment_membership.region, for example with "
 						 "ALTER DATABASE ... SET segment_membership.region = "
 						 "'eu-west-2'.")));
@@ -467,6 +467,8 @@ sm_resolve_target(SmTarget *target)
 	const char *why;
 
 	memset(target, 0, sizeof(*target));
+	target->profile = pstrdup(sm_guc_profile != NULL ? sm_guc_profile : "");
+	target->credential_timeout_ms = sm_guc_credential_timeout_ms;
 	sm_resolve_region(target);
 
 	if (sm_guc_endpoint_url != NULL && sm_guc_endpoint_url[0] != '\0')
@@ -481,6 +483,7 @@ sm_resolve_target(SmTarget *target)
 		else if ((url = sm_getenv("AWS_ENDPOINT_URL")) != NULL)
 			src = "AWS_ENDPOINT_URL";
 		else if ((url = sm_shared_config_service_endpoint(
+					  sm_shared_config_profile_name(target->profile),
 					  "customer_profiles")) != NULL)
 			src = "the AWS config file";
 	}
@@ -505,11 +508,10 @@ sm_resolve_target(SmTarget *target)
 		target->ca_file = pstrdup(sm_getenv("AWS_CA_BUNDLE"));
 		target->ca_source = "AWS_CA_BUNDLE";
 	}
-	else if ((target->ca_file = sm_shared_config_value("ca_bundle")) != NULL)
+	else if ((target->ca_file = sm_shared_config_value(
+				  sm_shared_config_profile_name(target->profile),
+				  "ca_bundle")) != NULL)
 		target->ca_source = "the AWS config file";
-
-	target->profile = pstrdup(sm_guc_profile ? sm_guc_profile : "");
-	target->credential_timeout_ms = sm_guc_credential_timeout_ms;
 }
 
 /*

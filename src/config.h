@@ -24,14 +24,6 @@ typedef enum SmOnRequestFailure
 } SmOnRequestFailure;
 
 /*
- * Read by credentials.c and shared_config.c until the credentials
- * restructure lands (they will read SmTarget.profile and
- * SmTarget.credential_timeout_ms instead); every other GUC is static.
- */
-extern char *sm_guc_profile;
-extern int	 sm_guc_credential_timeout_ms;
-
-/*
  * A parsed endpoint URL.  All strings are palloc'd.
  */
 typedef struct SmEndpoint
@@ -57,8 +49,9 @@ typedef struct SmTarget
 	const char *endpoint_source;
 	char	   *ca_file; /* NULL: the system's CAs */
 	const char *ca_source;
-	char	   *profile; /* segment_membership.profile, "" when unset */
-	int			credential_timeout_ms;
+	/* settings of the credential chain, read here so it reads no GUC */
+	char *profile; /* segment_membership.profile, "" when unset */
+	int	  credential_timeout_ms;
 } SmTarget;
 
 /*

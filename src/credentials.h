@@ -12,27 +12,24 @@
 #define SM_CREDENTIALS_H
 
 #include "config.h"
+#include "cred_types.h"
 #include "sigv4.h"
-#include "utils/timestamp.h"
 
-/*
- * A set of credentials.  Lives in the credential cache's memory context;
- * secrets are scrubbed when the cache drops it.  Callers must not keep
- * pointers across a call that may refresh the cache.
- */
-typedef struct SmCredentials
+/* What credentials_info() shows: never a secret. */
+typedef struct SmCredentialsInfo
 {
-	char	   *access_key_id;
-	char	   *secret_access_key;
-	char	   *session_token; /* NULL when none */
+	const char *source; /* which provider, e.g. "environment" */
+	const char *detail; /* e.g. the profile or role, or NULL */
+	const char *access_key_id;
+	bool		has_session_token;
 	bool		expires;
 	TimestampTz expiration; /* when expires */
-	const char *source;		/* which provider, e.g. "environment" */
-	char	   *detail;		/* e.g. the profile or role, or NULL */
-} SmCredentials;
+} SmCredentialsInfo;
 
 extern const SmCredentials *sm_credentials_get(const SmTarget *target);
 extern bool sm_credentials_refresh_after_rejection(const SmTarget *target);
 extern void sm_credentials_reset(void);
+extern void sm_credentials_describe(const SmTarget	  *target,
+									SmCredentialsInfo *info);
 
 #endif /* SM_CREDENTIALS_H */

@@ -13,8 +13,10 @@
  * case-sensitive, keys are not.  [default] is not inherited by other
  * profiles.
  *
- * The active profile is segment_membership.profile, else AWS_PROFILE, else
- * AWS_DEFAULT_PROFILE, else "default".
+ * The active profile is the one the caller names (segment_membership.profile,
+ * passed in by the caller), else AWS_PROFILE, else AWS_DEFAULT_PROFILE, else
+ * "default".  This file reads no setting of the extension: it depends on
+ * nothing but the environment and the files.
  *
  * The files are read afresh when needed (they are small); a buffer that held
  * the credentials file is zeroed before it is freed.
@@ -30,26 +32,42 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "parse_util.h"
 #include "shared_config.h"
 #include "storage/fd.h"
 
 #define SM_MAX_SHARED_FILE_SIZE (1024 * 1024)
 
 /*
+ * sm_env
+ *		An environment variable of the server process, NULL when unset or
+ *		empty (the AWS SDKs' rule, as config.c's sm_getenv; kept here so that
+ *		this file does not call back into config.c).
+ */
+static const char *
+sm_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return (v != NULL && v[0] != '\0') ? v : NULL;
+}
+
+/*
  * sm_shared_config_profile_name
- *		The name of the active AWS profile.
+ *		The name of the active AWS profile: chosen (the value of
+ *		segment_membership.profile) when not empty, else AWS_PROFILE, else
+ *		AWS_DEFAULT_PROFILE, else "default".
  */
 const char *
-sm_shared_config_profile_name(void)
+sm_shared_config_profile_name(const char *chosen)
 {
 	const char *p;
 
-	if (sm_guc_profile != NULL && sm_guc_profile[0] != '\0')
-		return sm_guc_profile;
-	if ((p = sm_getenv("AWS_PROFILE")) != NULL)
+	if (chosen != NULL && chosen[0] != '\0')
+		return chosen;
+	if ((p = sm_env("AWS_PROFILE")) != NULL)
 		return p;
-	if ((p = sm_getenv("AWS_DEFAULT_PROFILE")) != NULL)
+	if ((p = sm_env("AWS_DEFAULT_PROFILE")) != NULL)
 		return p;
 	return "default";
 }
@@ -58,7 +76,7 @@ sm_shared_config_profile_name(void)
 static const char *
 sm_home_dir(void)
 {
-	const char	  *home = sm_getenv("HOME");
+	const char	  *home = sm_env("HOME");
 	struct passwd *pw;
 
 	if (home != NULL)
@@ -73,11 +91,11 @@ sm_home_dir(void)
  *		leading "~/" expanded; NULL when there is no home directory to put a
  *		default under.
  */
-char *
+static char *
 sm_shared_config_path(bool credentials_file)
 {
-	const char *v = sm_getenv(credentials_file ? "AWS_SHARED_CREDENTIALS_FILE"
-											   : "AWS_CONFIG_FILE");
+	const char *v = sm_env(credentials_file ? "AWS_SHARED_CREDENTIALS_FILE"
+											: "AWS_CONFIG_FILE");
 	const char *home = sm_home_dir();
 
 	if (v != NULL)
@@ -138,45 +156,6 @@ sm_read_file(const char *path, size_t *len)
 	return buf;
 }
 
-/* Trim ASCII whitespace in place; returns the start. */
-static char *
-sm_trim(char *s)
-{
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-		*--end = '\0';
-	return s;
-}
-
-/*
- * sm_header_matches
- *		Whether a section header (the text between the brackets, trimmed)
- *		is the wanted one: for the config file "profile NAME" (any blanks
- *		between), or "default" for the default profile; for the credentials
- *		file just NAME.  want_raw asks for an exact header instead.
- */
-static bool
-sm_header_matches(const char *header, const char *want, bool credentials_file,
-				  bool want_raw)
-{
-	if (want_raw || credentials_file)
-		return strcmp(header, want) == 0;
-	if (strncmp(header, "profile", 7) == 0 &&
-		(header[7] == ' ' || header[7] == '\t'))
-	{
-		const char *name = header + 7;
-
-		while (*name == ' ' || *name == '\t')
-			name++;
-		return strcmp(name, want) == 0;
-	}
-	return strcmp(want, "default") == 0 && strcmp(header, "default") == 0;
-}
-
 /*
  * sm_parse_section
  *		Collect the entries of the wanted section(s) of a file's text.  The
@@ -193,42 +172,27 @@ sm_parse_section(char *buf, const char *want, bool credentials_file,
 
 	while (line != NULL && *line != '\0')
 	{
-		char *next = strchr(line, '\n');
-		bool  indented;
-		char *t;
-		char *eq;
+		char	   *next = strchr(line, '\n');
+		SmIniLine	l;
+		SmIniEntry *e;
 
 		if (next != NULL)
 			*next++ = '\0';
-		indented = (line[0] == ' ' || line[0] == '\t');
-		t = sm_trim(line);
+		sm_ini_parse_line(line, &l);
 		line = next;
 
-		if (t[0] == '\0' || t[0] == '#' || t[0] == ';')
-			continue;
-		if (t[0] == '[' && !indented)
+		if (l.kind == SM_INI_SECTION || l.kind == SM_INI_BROKEN_SECTION)
 		{
-			char *close = strrchr(t, ']');
-
-			if (close == NULL)
-			{
-				in_section = false;
-				continue;
-			}
-			*close = '\0';
-			in_section = sm_header_matches(sm_trim(t + 1), want,
-										   credentials_file, want_raw);
+			in_section = l.kind == SM_INI_SECTION &&
+						 sm_ini_header_matches(l.name, want, credentials_file,
+											   want_raw);
 			if (in_section)
 				section->found = true;
 			last_key = NULL;
 			continue;
 		}
-		if (!in_section)
+		if (!in_section || l.kind != SM_INI_ENTRY)
 			continue;
-		eq = strchr(t, '=');
-		if (eq == NULL)
-			continue;
-		*eq = '\0';
 		if (section->nentries >= max)
 		{
 			max = Max(16, max * 2);
@@ -237,18 +201,12 @@ sm_parse_section(char *buf, const char *want, bool credentials_file,
 					? palloc(sizeof(SmIniEntry) * max)
 					: repalloc(section->entries, sizeof(SmIniEntry) * max);
 		}
-		{
-			SmIniEntry *e = &section->entries[section->nentries++];
-			char	   *k = sm_trim(t);
-
-			for (char *c = k; *c; c++)
-				*c = pg_ascii_tolower((unsigned char) *c);
-			e->key = k;
-			e->value = sm_trim(eq + 1);
-			e->parent = (indented && last_key != NULL) ? last_key : NULL;
-			if (!indented)
-				last_key = k;
-		}
+		e = &section->entries[section->nentries++];
+		e->key = l.key;
+		e->value = l.value;
+		e->parent = (l.indented && last_key != NULL) ? last_key : NULL;
+		if (!l.indented)
+			last_key = l.key;
 	}
 }
 
@@ -294,7 +252,7 @@ sm_shared_config_read_profile(const char *profile, bool credentials_file,
  *		Collect the entries of a section given by its exact header, such as
  *		"services my-services", from the config file.
  */
-void
+static void
 sm_shared_config_read_section(const char *header, bool credentials_file,
 							  SmProfileSection *section)
 {
@@ -356,18 +314,16 @@ sm_profile_section_scrub(SmProfileSection *section)
 
 /*
  * sm_shared_config_value
- *		A setting of the active profile in the config file, palloc'd, or
- *		NULL.
+ *		A setting of a profile in the config file, palloc'd, or NULL.
  */
 char *
-sm_shared_config_value(const char *key)
+sm_shared_config_value(const char *profile, const char *key)
 {
 	SmProfileSection section;
 	const char		*v;
 	char			*result = NULL;
 
-	sm_shared_config_read_profile(sm_shared_config_profile_name(), false,
-								  &section);
+	sm_shared_config_read_profile(profile, false, &section);
 	v = sm_profile_get(&section, key);
 	if (v != NULL)
 		result = pstrdup(v);
@@ -377,20 +333,21 @@ sm_shared_config_value(const char *key)
 
 /*
  * sm_shared_config_service_endpoint
- *		The endpoint URL the config file sets for a service (its key in a
- *		"[services NAME]" section, NAME given by the profile's "services"),
+ *		The endpoint URL the config file's profile profile_name sets for a
+ *		service (its key in a "[services NAME]" section, NAME given by the
+ *		profile's "services"),
  *		else the profile's own endpoint_url, else NULL.  Nothing when the
  *		profile sets ignore_configured_endpoint_urls.
  */
 char *
-sm_shared_config_service_endpoint(const char *service)
+sm_shared_config_service_endpoint(const char *profile_name,
+								  const char *service)
 {
 	SmProfileSection profile;
 	const char		*v;
 	char			*result = NULL;
 
-	sm_shared_config_read_profile(sm_shared_config_profile_name(), false,
-								  &profile);
+	sm_shared_config_read_profile(profile_name, false, &profile);
 	v = sm_profile_get(&profile, "ignore_configured_endpoint_urls");
 	if (v != NULL && pg_strcasecmp(v, "true") == 0)
 	{

@@ -31,18 +31,15 @@ typedef struct SmProfileSection
 	size_t		buflen;
 } SmProfileSection;
 
-extern const char *sm_shared_config_profile_name(void);
-extern char		  *sm_shared_config_path(bool credentials_file);
+extern const char *sm_shared_config_profile_name(const char *chosen);
 extern void		   sm_shared_config_read_profile(const char		  *profile,
-												 bool			   credentials_file,
-												 SmProfileSection *section);
-extern void		   sm_shared_config_read_section(const char		  *header,
 												 bool			   credentials_file,
 												 SmProfileSection *section);
 extern const char *sm_profile_get(const SmProfileSection *section,
 								  const char			 *key);
-extern char		  *sm_shared_config_value(const char *key);
-extern char		  *sm_shared_config_service_endpoint(const char *service);
-extern void		   sm_profile_section_scrub(SmProfileSection *section);
+extern char *sm_shared_config_value(const char *profile, const char *key);
+extern char *sm_shared_config_service_endpoint(const char *profile,
+											   const char *service);
+extern void	 sm_profile_section_scrub(SmProfileSection *section);
 
 #endif /* SM_SHARED_CONFIG_H */
