@@ -15,6 +15,9 @@
 # Options:
 #   --valgrind    run the pg_regress suite and the credential tests with the
 #                 backends under Valgrind memcheck (slow; see README)
+#   --asan        run the pg_regress suite and the credential tests with the
+#                 extension built with -fsanitize=address,undefined (see
+#                 test/asan.sh); any sanitizer report fails
 #   --quick       skip the fault matrix, the load test and the credential
 #                 chain tests
 set -u
@@ -22,12 +25,14 @@ cd "$(dirname "$0")/.."
 source test/lib.sh
 
 SM_VALGRIND=
+SM_ASAN=
 SM_QUICK=
 for arg in "$@"; do
 	case $arg in
 		--valgrind) SM_VALGRIND=1 ;;
+		--asan) SM_ASAN=1 ;;
 		--quick) SM_QUICK=1 ;;
-		*) echo "usage: $0 [--valgrind] [--quick]" >&2; exit 2 ;;
+		*) echo "usage: $0 [--valgrind] [--asan] [--quick]" >&2; exit 2 ;;
 	esac
 done
 
@@ -110,6 +115,12 @@ if [ -n "$SM_VALGRIND" ]; then
 	source test/valgrind.sh
 	sm_start_postgres_valgrind || exit 1
 fi
+if [ -n "$SM_ASAN" ]; then
+	echo "== rebuild with AddressSanitizer and UBSan, restart the cluster"
+	sm_stop_postgres
+	source test/asan.sh
+	sm_start_postgres_asan || { echo "$TOTAL_PASSED passed, $((TOTAL_FAILED + 1)) failed"; exit 1; }
+fi
 
 echo "== pg_regress suite"
 make -s PG_CONFIG="$PG_CONFIG" installcheck >"$LOGS/regress.log" 2>&1
@@ -129,6 +140,17 @@ if [ -n "$SM_VALGRIND" ]; then
 	sm_stop_postgres
 	valgrind_report >"$LOGS/valgrind.log" 2>&1
 	record "valgrind" "$LOGS/valgrind.log"
+	finish
+	exit
+fi
+
+if [ -n "$SM_ASAN" ]; then
+	echo "== t_credentials (with ASan)"
+	bash test/t_credentials.sh >"$LOGS/t_credentials.log" 2>&1
+	record "credentials" "$LOGS/t_credentials.log"
+	sm_stop_postgres
+	asan_report >"$LOGS/asan.log" 2>&1
+	record "asan" "$LOGS/asan.log"
 	finish
 	exit
 fi
