@@ -18,8 +18,8 @@
 #   --asan        run the pg_regress suite and the credential tests with the
 #                 extension built with -fsanitize=address,undefined (see
 #                 test/asan.sh); any sanitizer report fails
-#   --quick       skip the fault matrix, the load test and the credential
-#                 chain tests
+#   --quick       skip the fuzz targets, the fault matrix, the load test and
+#                 the credential chain tests
 set -u
 cd "$(dirname "$0")/.."
 source test/lib.sh
@@ -104,6 +104,18 @@ record "retry policy" "$LOGS/retry.log"
 echo "== mock endpoint self-test"
 "$SM_PYTHON" test/mock_selftest.py >"$LOGS/mock.log" 2>&1
 record "mock self-test" "$LOGS/mock.log"
+
+if [ -z "$SM_QUICK$SM_VALGRIND$SM_ASAN" ]; then
+	# libFuzzer targets (test/fuzz/): about FUZZ_BUDGET seconds in all
+	echo "== fuzz targets (libFuzzer with ASan and UBSan)"
+	if make -s PG_CONFIG="$PG_CONFIG" fuzz >"$LOGS/fuzz.log" 2>&1; then
+		FUZZ_ARTIFACT_DIR=$LOGS/fuzz FUZZ_BUDGET=${FUZZ_BUDGET:-120} test/fuzz/run.sh >>"$LOGS/fuzz.log" 2>&1
+	else
+		echo "0 passed, 1 failed" >>"$LOGS/fuzz.log"
+	fi
+	grep -E '^(ok|FAILED) - fuzz_' "$LOGS/fuzz.log" || true
+	record "fuzz" "$LOGS/fuzz.log"
+fi
 
 echo "== start the mock endpoint and a throwaway cluster"
 sm_setup || { echo "set-up failed"; echo "$TOTAL_PASSED passed, $((TOTAL_FAILED + 1)) failed"; exit 1; }
