@@ -20,6 +20,10 @@
 #                 test/asan.sh); any sanitizer report fails
 #   --quick       skip the fuzz targets, the fault matrix, the load test and
 #                 the credential chain tests
+#   --soak        also run the soak test (test/t_soak.sh, about 3 minutes;
+#                 with --quick, the soak test and pg_regress only).  Not in
+#                 the default run until issue 8 defect #1 (connection
+#                 accounting) is fixed: today it fails, by design.
 set -u
 cd "$(dirname "$0")/.."
 source test/lib.sh
@@ -27,12 +31,14 @@ source test/lib.sh
 SM_VALGRIND=
 SM_ASAN=
 SM_QUICK=
+SM_SOAK=
 for arg in "$@"; do
 	case $arg in
 		--valgrind) SM_VALGRIND=1 ;;
 		--asan) SM_ASAN=1 ;;
 		--quick) SM_QUICK=1 ;;
-		*) echo "usage: $0 [--valgrind] [--asan] [--quick]" >&2; exit 2 ;;
+		--soak) SM_SOAK=1 ;;
+		*) echo "usage: $0 [--valgrind] [--asan] [--quick] [--soak]" >&2; exit 2 ;;
 	esac
 done
 
@@ -171,10 +177,15 @@ if [ -z "$SM_QUICK" ]; then
 	for t in test/t_*.sh; do
 		[ -e "$t" ] || continue
 		name=$(basename "$t" .sh)
+		[ "$name" = t_soak ] && [ -z "$SM_SOAK" ] && continue
 		echo "== $name"
 		bash "$t" >"$LOGS/$name.log" 2>&1
 		record "${name#t_}" "$LOGS/$name.log"
 	done
+elif [ -n "$SM_SOAK" ]; then
+	echo "== t_soak"
+	bash test/t_soak.sh >"$LOGS/t_soak.log" 2>&1
+	record "soak" "$LOGS/t_soak.log"
 fi
 
 finish
