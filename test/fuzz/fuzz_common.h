@@ -27,11 +27,11 @@
  * FUZZ_CHECK(cond, fmt, ...): when cond is false, print where and why and
  * abort(), which libFuzzer records as a crash with the input saved.
  */
-#define FUZZ_CHECK(cond, ...)                                                  \
-	do                                                                         \
-	{                                                                          \
-		if (!(cond))                                                           \
-			fuzz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);                 \
+#define FUZZ_CHECK(cond, ...)                                                 \
+	do                                                                        \
+	{                                                                         \
+		if (!(cond))                                                          \
+			fuzz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);                \
 	} while (0)
 
 static void fuzz_fail(const char *file, int line, const char *cond,
@@ -163,8 +163,8 @@ fuzz_is_sigv4_encoded(const char *s, size_t n, int allow_slash,
 		if (fuzz_is_unreserved(c) || (allow_slash && c == '/') ||
 			(c != '\0' && extra != NULL && strchr(extra, c) != NULL))
 			continue;
-		if (c != '%' || i + 2 >= n ||
-			!fuzz_is_hex_upper(s[i + 1]) || !fuzz_is_hex_upper(s[i + 2]))
+		if (c != '%' || i + 2 >= n || !fuzz_is_hex_upper(s[i + 1]) ||
+			!fuzz_is_hex_upper(s[i + 2]))
 			return 0;
 		/* an escape must not stand for a character left as is */
 		c = (char) (fuzz_hexval(s[i + 1]) * 16 + fuzz_hexval(s[i + 2]));
@@ -190,11 +190,11 @@ fuzz_percent_decode(const char *s, size_t n, size_t *outlen)
 		abort();
 	for (i = 0; i < n; i++)
 	{
-		if (s[i] == '%' && i + 2 < n &&
-			fuzz_hexval(s[i + 1]) >= 0 && fuzz_hexval(s[i + 2]) >= 0)
+		if (s[i] == '%' && i + 2 < n && fuzz_hexval(s[i + 1]) >= 0 &&
+			fuzz_hexval(s[i + 2]) >= 0)
 		{
-			d[o++] = (char) (fuzz_hexval(s[i + 1]) * 16 +
-							 fuzz_hexval(s[i + 2]));
+			d[o++] =
+				(char) (fuzz_hexval(s[i + 1]) * 16 + fuzz_hexval(s[i + 2]));
 			i += 2;
 		}
 		else

@@ -90,8 +90,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		want = SM_RETRY_TRANSIENT;
 	else
 		want = SM_RETRY_NO;
-	FUZZ_CHECK(cls == want, "status %ld code \"%s\": class %d, not %d",
-			   status, out, (int) cls, (int) want);
+	FUZZ_CHECK(cls == want, "status %ld code \"%s\": class %d, not %d", status,
+			   out, (int) cls, (int) want);
 	if (sm_retry_is_throttling_code(out))
 		FUZZ_CHECK(sm_retry_classify_http(200, out) == SM_RETRY_THROTTLING,
 				   "throttling code not throttling");

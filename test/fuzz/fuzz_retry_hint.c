@@ -61,7 +61,8 @@ imf_fixdate(const char *s)
 		return (time_t) -1;
 	t = timegm(&tm);
 	if (t == (time_t) -1 || gmtime_r(&t, &tm) == NULL ||
-		strftime(again, sizeof(again), "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0 ||
+		strftime(again, sizeof(again), "%a, %d %b %Y %H:%M:%S GMT", &tm) ==
+			0 ||
 		strcmp(again, s) != 0)
 		return (time_t) -1;
 	/* curl_getdate() is documented for years 1970..2037 on 32-bit too */
@@ -121,8 +122,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			if (want > 3600LL * 1000)
 				want = 3600LL * 1000;
-			FUZZ_CHECK(hint == want, "Retry-After \"%s\" at %lld gave %ld, "
-					   "not %lld", ra, (long long) now, hint, want);
+			FUZZ_CHECK(hint == want,
+					   "Retry-After \"%s\" at %lld gave %ld, "
+					   "not %lld",
+					   ra, (long long) now, hint, want);
 		}
 	}
 
@@ -141,8 +144,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	with_hint = sm_retry_apply_hint(backoff, hint);
 	if (hint < 0)
-		FUZZ_CHECK(with_hint == backoff, "no hint changed %ld to %ld",
-				   backoff, with_hint);
+		FUZZ_CHECK(with_hint == backoff, "no hint changed %ld to %ld", backoff,
+				   with_hint);
 	else
 	{
 		long want = hint < backoff + SM_RETRY_HINT_EXTRA_MS

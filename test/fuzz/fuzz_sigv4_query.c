@@ -129,16 +129,16 @@ free_pairs(Pair *pairs, size_t n)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	FuzzReader r;
-	char	  *q;
-	char	  *out;
-	char	  *again;
-	int		   rc;
-	Pair	  *in_pairs;
-	Pair	  *out_pairs;
-	size_t	   nin;
-	size_t	   nout;
-	size_t	   i;
+	FuzzReader	r;
+	char	   *q;
+	char	   *out;
+	char	   *again;
+	int			rc;
+	Pair	   *in_pairs;
+	Pair	   *out_pairs;
+	size_t		nin;
+	size_t		nout;
+	size_t		i;
 	const char *p;
 
 	fuzz_reader_init(&r, data, size);
@@ -163,8 +163,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *eq = memchr(p, '=', plen);
 
 		FUZZ_CHECK(plen > 0, "empty piece in \"%s\"", out);
-		FUZZ_CHECK(eq != NULL && memchr(eq + 1, '=', plen - (eq - p) - 1) ==
-									 NULL,
+		FUZZ_CHECK(eq != NULL &&
+					   memchr(eq + 1, '=', plen - (eq - p) - 1) == NULL,
 				   "piece without exactly one '=' in \"%s\"", out);
 		p += plen;
 		if (*p == '&')
@@ -189,8 +189,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			if (prev != NULL)
 			{
-				size_t pk = (size_t) ((const char *) memchr(prev, '=', prevlen) -
-									  prev);
+				size_t pk =
+					(size_t) ((const char *) memchr(prev, '=', prevlen) -
+							  prev);
 				size_t m = pk < klen ? pk : klen;
 				int	   c = memcmp(prev, p, m);
 

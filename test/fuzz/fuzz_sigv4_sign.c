@@ -39,8 +39,8 @@
 
 #define MAX_HEADERS 64
 /* inputs are at most FUZZ_MAX_INPUT bytes, so no name is longer */
-#define FUZZ_MAX_INPUT	 16384
-#define NAME_MAX_LEN (FUZZ_MAX_INPUT + 1)
+#define FUZZ_MAX_INPUT 16384
+#define NAME_MAX_LEN   (FUZZ_MAX_INPUT + 1)
 
 static int
 ref_is_tchar(unsigned char c)
@@ -248,27 +248,27 @@ static void
 check_result(const SigV4Request *req, const SigV4Credentials *creds,
 			 const SigV4Result *res)
 {
-	char		   want[128];
-	char		   date[9];
-	char		   hex[65];
-	unsigned char  md[32];
-	unsigned char  key[32];
-	struct tm	   tm;
-	time_t		   t = req->timestamp;
-	const char	  *p = res->canonical_request;
-	char		  *line;
-	char		  *expect_uri;
-	char		  *expect_query;
-	SigV4Buf	   b;
-	char		 **names;
-	int			   nnames = 0;
-	int			   i;
-	char		  *signed_list;
-	char		  *sts;
-	char		  *auth;
-	char		   lower[NAME_MAX_LEN];
-	int			   have_token;
-	size_t		   len;
+	char		  want[128];
+	char		  date[9];
+	char		  hex[65];
+	unsigned char md[32];
+	unsigned char key[32];
+	struct tm	  tm;
+	time_t		  t = req->timestamp;
+	const char	 *p = res->canonical_request;
+	char		 *line;
+	char		 *expect_uri;
+	char		 *expect_query;
+	SigV4Buf	  b;
+	char		**names;
+	int			  nnames = 0;
+	int			  i;
+	char		 *signed_list;
+	char		 *sts;
+	char		 *auth;
+	char		  lower[NAME_MAX_LEN];
+	int			  have_token;
+	size_t		  len;
 
 	/* date */
 	FUZZ_CHECK(gmtime_r(&t, &tm) != NULL, "gmtime failed");
@@ -293,9 +293,9 @@ check_result(const SigV4Request *req, const SigV4Credentials *creds,
 	FUZZ_CHECK(line && strcmp(line, req->method) == 0, "method line");
 	free(line);
 	sigv4_buf_init(&b);
-	FUZZ_CHECK(sigv4_append_canonical_uri(&b, req->path,
-										  req->normalize_path) == 0,
-			   "canonical URI");
+	FUZZ_CHECK(
+		sigv4_append_canonical_uri(&b, req->path, req->normalize_path) == 0,
+		"canonical URI");
 	expect_uri = sigv4_buf_steal(&b);
 	line = next_line(&p);
 	FUZZ_CHECK(line && strcmp(line, expect_uri) == 0, "URI line \"%s\"",
@@ -464,8 +464,8 @@ check_result(const SigV4Request *req, const SigV4Credentials *creds,
 			 "SignedHeaders=%s, Signature=%s",
 			 creds->access_key_id, date, req->region, req->service,
 			 signed_list, hex);
-	FUZZ_CHECK(strcmp(auth, res->authorization) == 0,
-			   "Authorization \"%s\"", res->authorization);
+	FUZZ_CHECK(strcmp(auth, res->authorization) == 0, "Authorization \"%s\"",
+			   res->authorization);
 
 	free(auth);
 	free(sts);
@@ -558,7 +558,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!valid)
 	{
 		FUZZ_CHECK(rc == EINVAL, "invalid request: rc %d, not EINVAL", rc);
-		FUZZ_CHECK(res.authorization == NULL && res.canonical_request == NULL &&
+		FUZZ_CHECK(res.authorization == NULL &&
+					   res.canonical_request == NULL &&
 					   res.signature[0] == '\0',
 				   "a refused request left output");
 	}
@@ -578,7 +579,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* names too long to cache are derived every time (sigv4.h) */
 		if (strlen(region) <= SIGV4_KEY_CACHE_REGION_MAX &&
 			strlen(service) <= SIGV4_KEY_CACHE_SERVICE_MAX)
-			FUZZ_CHECK(sigv4_key_cache_derivations(&cache) == ((flags & 8) != 0),
+			FUZZ_CHECK(sigv4_key_cache_derivations(&cache) ==
+						   ((flags & 8) != 0),
 					   "%lu derivations for one cached key",
 					   sigv4_key_cache_derivations(&cache));
 		else

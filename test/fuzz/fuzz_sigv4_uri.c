@@ -66,8 +66,7 @@ check_no_dot_segments(const char *d)
 }
 
 static void
-check_uri_encode(const char *path, size_t plen, bool keep_slash,
-				 size_t dstlen)
+check_uri_encode(const char *path, size_t plen, bool keep_slash, size_t dstlen)
 {
 	size_t need = sigv4_uri_encode(path, plen, keep_slash, NULL, 0);
 	char  *full = malloc(need + 1);
