@@ -5,6 +5,7 @@
 #   make fuzz                              build every target
 #   make fuzz-run FUZZ_SECONDS=30          run each for 30 s (test/fuzz/run.sh)
 #   make fuzz-run FUZZ_TARGETS=sigv4_uri   only some
+#   make fuzz-coverage FUZZ_SECONDS=30     line/branch coverage of src/ reached
 #   test/fuzz/fuzz_sigv4_uri CRASH-FILE    replay one input
 #
 # A target NAME is test/fuzz/fuzz_NAME.c (it #includes the src/*.c it
@@ -39,12 +40,22 @@ test/fuzz/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/fuzz_common.h
 
 -include $(addsuffix .d,$(FUZZ_BINS))
 
+# the same targets with clang's source-based coverage instead of sanitizers
+test/fuzz/cov_%: test/fuzz/fuzz_%.c test/fuzz/fuzz_common.h
+	$(FUZZ_CC) $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(FUZZ_CFLAGS)) \
+		-fsanitize=fuzzer -fprofile-instr-generate -fcoverage-mapping \
+		-o $@ $< $(FUZZ_LIBS)
+
 fuzz: $(addprefix test/fuzz/fuzz_,$(FUZZ_TARGETS))
 
 fuzz-run: fuzz
 	FUZZ_SECONDS='$(FUZZ_SECONDS)' test/fuzz/run.sh $(FUZZ_TARGETS)
 
-fuzz-clean:
-	rm -f $(FUZZ_BINS) $(addsuffix .d,$(FUZZ_BINS))
+fuzz-coverage: $(addprefix test/fuzz/cov_,$(FUZZ_TARGETS))
+	FUZZ_SECONDS='$(FUZZ_SECONDS)' test/fuzz/coverage.sh $(FUZZ_TARGETS)
 
-.PHONY: fuzz fuzz-run fuzz-clean
+fuzz-clean:
+	rm -f $(FUZZ_BINS) $(addsuffix .d,$(FUZZ_BINS)) \
+		$(addprefix test/fuzz/cov_,$(FUZZ_ALL_TARGETS))
+
+.PHONY: fuzz fuzz-run fuzz-coverage fuzz-clean

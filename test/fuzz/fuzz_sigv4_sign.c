@@ -5,7 +5,8 @@
  *		against an independent re-computation.
  *
  * Input: a flag byte (bit 0 normalise the path, bit 1 sign the body, bit 2
- * omit the session token, bit 3 use the key cache), five bytes of timestamp
+ * omit the session token, bit 3 use the key cache, bits 4-7: when not 0,
+ * the signer's (N-1)-th allocation fails), five bytes of timestamp
  * (a 40-bit number minus 2^39: years before 0000 to after 9999), then lines:
  * method, path, query, region, service, access key id, secret, session
  * token, then "name:value" header lines up to the first line without ':',
@@ -25,13 +26,39 @@
  *	  sign is built from it; the signature is 64 lower-case hex digits and
  *	  equals HMAC-SHA256 over the string to sign with a key derived here from
  *	  the secret; the Authorization value is exactly the expected string;
+ *	- a failed allocation makes it return ENOMEM with *out zeroed (never a
+ *	  success built on a truncated buffer), and frees everything (LeakSanitizer
+ *	  checks every input);
  *	- signing again (through the key cache when bit 3 is set) gives the same
  *	  result, and the cache derives the key once (twice when the region or
  *	  service is too long to be cached).
  *
  *-------------------------------------------------------------------------
  */
+#include <stdbool.h>
+#include <stdlib.h>
+
+/*
+ * Allocation failures: the signer's malloc() calls go through this, which
+ * fails the N-th one when asked to (N from the flag byte's high bits).
+ */
+static long fuzz_malloc_countdown = -1; /* -1: never fail */
+static bool fuzz_malloc_failed = false;
+
+static void *
+fuzz_malloc(size_t n)
+{
+	if (fuzz_malloc_countdown >= 0 && fuzz_malloc_countdown-- == 0)
+	{
+		fuzz_malloc_failed = true;
+		return NULL;
+	}
+	return malloc(n);
+}
+
+#define malloc(n) fuzz_malloc(n)
 #include "../../src/sigv4.c"
+#undef malloc
 
 #include <openssl/sha.h>
 
@@ -554,8 +581,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	sigv4_key_cache_init(&cache);
 	valid = ref_valid(&req, &creds);
+	fuzz_malloc_countdown = (flags >> 4) - 1;
+	fuzz_malloc_failed = false;
 	rc = sigv4_sign(&req, &creds, (flags & 8) ? &cache : NULL, true, &res);
-	if (!valid)
+	fuzz_malloc_countdown = -1;
+	if (fuzz_malloc_failed)
+	{
+		/* an invalid query escape may be found before or after it */
+		FUZZ_CHECK(rc == ENOMEM || (!valid && rc == EINVAL),
+				   "an allocation failed, yet rc %d", rc);
+		FUZZ_CHECK(res.authorization == NULL &&
+					   res.canonical_request == NULL &&
+					   res.string_to_sign == NULL &&
+					   res.signature[0] == '\0' && res.amz_date[0] == '\0',
+				   "output left after an allocation failure");
+	}
+	else if (!valid)
 	{
 		FUZZ_CHECK(rc == EINVAL, "invalid request: rc %d, not EINVAL", rc);
 		FUZZ_CHECK(res.authorization == NULL &&
