@@ -2,6 +2,7 @@
 #
 #   make && make install          build and install (PG_CONFIG picks the server)
 #   make sigv4-check              unit tests of the SigV4 signer (no server)
+#   make fuzz / make fuzz-run     libFuzzer targets (see test/fuzz/fuzz.mk)
 #   test/run-tests.sh             every test, against a throwaway cluster (see README)
 
 EXTENSION = segment_membership
@@ -50,3 +51,4 @@ retry-check: test/retry_check
 	test/retry_check
 
 .PHONY: retry-check
+include test/fuzz/fuzz.mk

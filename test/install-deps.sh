@@ -9,5 +9,6 @@ apt-get install -y -qq \
 	postgresql-15 postgresql-server-dev-15 postgresql-contrib \
 	libcurl4-openssl-dev libssl-dev \
 	python3-botocore python3-cryptography \
-	openssl curl ca-certificates valgrind >/dev/null
+	openssl curl ca-certificates valgrind \
+	clang-14 libclang-rt-14-dev >/dev/null
 echo "dependencies installed"

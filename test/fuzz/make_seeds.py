@@ -1,0 +1,141 @@
+#!/usr/bin/python3
+"""Write the seed corpora of the libFuzzer targets into test/fuzz/corpus/.
+
+    test/fuzz/make_seeds.py [SIGV4_SUITE_DIR]
+
+The seeds are committed; this script documents where they come from and
+rewrites them (deterministically) when an input format changes.  With the
+aws-c-auth SigV4 suite directory, its requests are added to the signer's
+seeds.  Each target's input format is described at the top of its
+test/fuzz/fuzz_NAME.c.
+"""
+import hashlib
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "corpus")
+
+
+def write(target, data):
+    d = os.path.join(CORPUS, target)
+    os.makedirs(d, exist_ok=True)
+    name = hashlib.sha1(data).hexdigest()[:16]
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+PATHS = [
+    "", "/", "//", "/.", "/..", "/./", "/../..", "a", "a/", "a/..", "./a",
+    "/domains/demo-domain/segments/high-value/membership",
+    "/prefix/domains/d/segments/s/membership",
+    "/a/./b/../c//d/", "//a//b//", "/a/b/../../../c", "/%20/%2F/%zz",
+    "/example space/", "/\u00e9v\u00e9n/\u20ac/\U0001F600", "/a+b=c&d",
+    "/-._~!$'()*,;:@", "/sts/", "/latest/api/token",
+]
+
+QUERIES = [
+    "", "a=1&b=2", "b=2&a=1", "a=2&a=1&a=", "&&a&&", "=", "=&=x", "a==b",
+    "%41=%2f&%61=%2F", "a=%", "a=%4", "a=%zz", "x=a+b%20c", "%00=%ff",
+    "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fr&RoleSessionName=s&WebIdentityToken=tok",
+    "Param1=value1&Param2=value2", "k=\u00e9\u20ac", "~-._=~-._",
+]
+
+
+def sign_seed(flags, ts, method, path, query, region, service, akid, secret,
+              token, headers, body):
+    # 40-bit timestamp offset by 2^39 (see fuzz_sigv4_sign.c)
+    t = (ts + (1 << 39)) & ((1 << 40) - 1)
+    out = bytes([flags]) + t.to_bytes(5, "big")
+    lines = [method, path, query, region, service, akid, secret, token]
+    lines += ["%s:%s" % h for h in headers]
+    out += "\n".join(lines).encode() + b"\n\n" + body
+    return out
+
+
+def sign_seeds(suite):
+    ak, sk = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+    ts = 1440938160  # 2015-08-30T12:36:00Z, the suite's date
+    body = b'{"ProfileIds":["0123456789abcdef0123456789abcdef"]}'
+    # high bits: the (N-1)-th allocation of the signer fails
+    for flags in (0, 1, 3, 8, 9, 15) + tuple((n << 4) | 9 for n in range(1, 16)):
+        write("sigv4_sign", sign_seed(
+            flags, 1764547200, "POST",
+            "/domains/demo-domain/segments/high-value/membership", "",
+            "eu-west-2", "profile", "AKIDSEGMENTMEMBERSHIP1",
+            "smTestSecretKey/0123456789abcdefghijklmnopqrstu",
+            "smTestSessionToken0123456789" if flags & 1 else "",
+            [("Host", "profile.eu-west-2.amazonaws.com"),
+             ("Content-Type", "application/json")], body))
+    write("sigv4_sign", sign_seed(
+        8, 1764547200, "POST", "/", "", "us-east-1", "sts", ak, sk, "",
+        [("Host", "sts.amazonaws.com"),
+         ("Content-Type", "application/x-www-form-urlencoded")],
+        QUERIES[14].encode()))
+    write("sigv4_sign", sign_seed(
+        0, ts, "GET", "/a/./b/../c//d", "b=2&a=1&a=%20", "us-east-1",
+        "service", ak, sk, "tok", [("Host", "example.amazonaws.com"),
+                                   ("X-Custom", "  a   b  "),
+                                   ("connection", "close"),
+                                   ("x-custom", "second")], b""))
+    write("sigv4_sign", sign_seed(
+        1, -62167219200, "GET", "/", "", "r", "s", ak, sk, "",
+        [("host", "h")], b""))
+    write("sigv4_sign", sign_seed(
+        1, 253402300799, "GET", "/", "", "r" * 40, "s" * 70, ak, sk, "",
+        [("host", "h")], b""))
+    if suite and os.path.isdir(suite):
+        for case in sorted(os.listdir(suite)):
+            req = os.path.join(suite, case, "request.txt")
+            if not os.path.isfile(req):
+                continue
+            raw = open(req, "rb").read().decode("utf-8", "replace")
+            head, _, body = raw.partition("\n\n")
+            lines = head.split("\n")
+            method, target = lines[0].split(" ")[0], lines[0].split(" ")[1]
+            path, _, query = target.partition("?")
+            headers = []
+            for ln in lines[1:]:
+                if ":" in ln and not ln.startswith((" ", "\t")):
+                    n, _, v = ln.partition(":")
+                    headers.append((n, v))
+            headers = [h for h in headers if h[0].lower() != "x-amz-date"]
+            write("sigv4_sign", sign_seed(
+                0 if "unnormalized" in case else 1, ts, method, path, query,
+                "us-east-1", "service", ak, sk, "", headers, body.encode()))
+
+
+def main():
+    suite = sys.argv[1] if len(sys.argv) > 1 else None
+    for flags in range(4):
+        for p in PATHS:
+            write("sigv4_uri", bytes([flags, 7 + 5 * flags]) + p.encode())
+    for q in QUERIES:
+        write("sigv4_query", q.encode())
+    sign_seeds(suite)
+    now = b"\0\0\0\0"
+    for cls in range(4):
+        for xamz, ra in [("", ""), ("250", ""), ("3600000", ""),
+                         ("3600001", "5"), ("+5", ""), (" 7", ""),
+                         ("", "120"), ("", "3601"), ("", "1e3"),
+                         ("", "Mon, 01 Dec 2025 00:00:30 GMT"),
+                         ("", "Sun, 30 Nov 2025 23:59:00 GMT"),
+                         ("", "Tue, 02 Dec 2025 00:00:00 GMT"),
+                         ("", "Monday, 01-Dec-25 00:00:30 GMT"),
+                         ("", "Mon Dec  1 00:00:30 2025"),
+                         ("x", "Fri, 31 Dec 9999 23:59:59 GMT")]:
+            write("retry_hint", now + bytes([cls, 3, 0x80, 0, 0, 200]) +
+                  ("%s\n%s" % (xamz, ra)).encode())
+    for code in ["ThrottlingException", "InternalServerException",
+                 "aws.protocols#ThrottlingException:http://internal.amazon.com/",
+                 "com.amazonaws.profile#BadRequestException",
+                 "ResourceNotFoundException,extra", " Slow Down ",
+                 "#", ":", ",", "a#b#c", "\u00e9\u20ac\x01x", ""]:
+        for outlen, status in [(64, 400), (1, 429), (0, 503), (8, 500)]:
+            write("retry_code", bytes([outlen]) + struct.pack(">H", status) +
+                  code.encode())
+
+
+if __name__ == "__main__":
+    main()
