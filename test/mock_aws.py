@@ -131,7 +131,22 @@ Control routes (unsigned, both listeners):
          seconds after which issued credentials are refused although the
          Expiration told to the client is later), "down": [imds|container|sts],
          "web_identity_token", "container_token" (null = no check),
-         "role_arn"}; POST merges and returns the config
+         "role_arn", "latency_ms", "quota_rps", "quota_burst"};
+         POST merges and returns the config
+         latency_ms   null (default: --latency-ms) or the latency of every
+                      GetSegmentMembership answer; a path latency= wins
+         quota_rps    request quota: a token bucket refilled at quota_rps
+                      per second (0 = off, the default) holding at most
+                      quota_burst tokens (null = max(1, quota_rps)).  An
+                      authenticated GetSegmentMembership request that finds
+                      no token gets 429 ThrottlingException "Rate exceeded"
+                      (error style as for every error).  Changing either
+                      setting (or /_mock/reset) refills the bucket.
+    Stats for the quota: quota{rps, burst, admitted, throttled};
+         send_rate{last_1s (requests that arrived in the last second),
+         max_1s (most arrivals in any 1 s window since reset), per_second
+         ([epoch second, requests, throttled] for the last 60 complete
+         seconds)}; "requests" counts every API request, throttled or not.
     POST /_mock/credentials   (JSON list like --credentials-file; adds/replaces)
 
 Credential routes (same listeners; issued keys: ASIAIMDS..., ASIAECS...,
@@ -146,6 +161,7 @@ registry with source imds / container / web_identity / assume_role):
 
 import argparse
 import calendar
+import collections
 import datetime
 import email.utils
 import hashlib
@@ -603,7 +619,13 @@ class State:
             "web_identity_token": "mock-web-identity-token",
             "container_token": "mock-container-token",
             "role_arn": "arn:aws:iam::%s:role/mock-role" % MOCK_ACCOUNT,
+            "latency_ms": None,
+            "quota_rps": 0,
+            "quota_burst": None,
         }
+        # request quota (token bucket over GetSegmentMembership requests)
+        self.q_tokens = 0.0
+        self.q_last = time.monotonic()
         self.attempts = {}
         self.rngs = {}
         self.seq = 0
@@ -629,12 +651,73 @@ class State:
         self.svc_n = 0
         self.svc_sum = 0.0
         self.svc_max = 0.0
+        self.quota_admitted = 0
+        self.quota_throttled = 0
+        self.arrivals = collections.deque()   # monotonic times, last 1 s
+        self.max_rate_1s = 0
+        self.per_second = collections.OrderedDict()  # int(time) -> [req, thr]
 
     def reset(self):
         with self.lock:
             self._zero()
             self.attempts.clear()
             self.rngs.clear()
+            self.quota_reset_bucket()
+
+    def latency_default(self):
+        v = self.config.get("latency_ms")
+        return self.default_latency if v is None else v
+
+    def quota_reset_bucket(self):
+        """Called with the lock held after the quota settings changed."""
+        self.q_tokens = float(self._burst())
+        self.q_last = time.monotonic()
+
+    def _burst(self):
+        b = self.config.get("quota_burst")
+        if b is None:
+            b = max(1.0, float(self.config.get("quota_rps") or 0))
+        return b
+
+    def api_arrival(self):
+        """Note a GetSegmentMembership request for the send-rate figures."""
+        now = time.monotonic()
+        sec = int(time.time())
+        with self.lock:
+            a = self.arrivals
+            a.append(now)
+            while a and a[0] <= now - 1.0:
+                a.popleft()
+            if len(a) > self.max_rate_1s:
+                self.max_rate_1s = len(a)
+            ps = self.per_second
+            e = ps.get(sec)
+            if e is None:
+                e = ps[sec] = [0, 0]
+                while len(ps) > 300:
+                    ps.popitem(last=False)
+            e[0] += 1
+
+    def quota_take(self):
+        """Token bucket: True when the request may go on, False when it is
+        over the quota (429 ThrottlingException)."""
+        with self.lock:
+            rate = self.config.get("quota_rps") or 0
+            if rate <= 0:
+                return True
+            now = time.monotonic()
+            burst = self._burst()
+            self.q_tokens = min(burst, self.q_tokens + (now - self.q_last) * rate)
+            self.q_last = now
+            if self.q_tokens >= 1.0:
+                self.q_tokens -= 1.0
+                self.quota_admitted += 1
+                return True
+            self.quota_throttled += 1
+            e = self.per_second.get(int(time.time()))
+            if e is not None:
+                e[1] += 1
+            return False
 
     def bump(self, key, n=1):
         with self.lock:
@@ -719,6 +802,20 @@ class State:
             d["by_source"] = dict(self.by_source)
             d["issued"] = dict(self.issued)
             d["credential_requests"] = dict(self.credential_requests)
+            now = time.monotonic()
+            recent = sum(1 for t in self.arrivals if t > now - 1.0)
+            cur = int(time.time())
+            d["quota"] = {"rps": self.config.get("quota_rps") or 0,
+                          "burst": self._burst() if self.config.get("quota_rps") else None,
+                          "admitted": self.quota_admitted,
+                          "throttled": self.quota_throttled}
+            d["send_rate"] = {
+                "last_1s": recent,
+                "max_1s": self.max_rate_1s,
+                # complete seconds only: [epoch second, requests, throttled]
+                "per_second": [[k, v[0], v[1]] for k, v in self.per_second.items()
+                               if k < cur][-60:],
+            }
             d["service_time_ms"] = {
                 "count": self.svc_n,
                 "mean": round(self.svc_sum / self.svc_n * 1000, 4) if self.svc_n else 0.0,
@@ -1295,7 +1392,8 @@ class Handler(BaseHTTPRequestHandler):
             st.bump("client_errors")
             self._api_error(404, "UnknownOperationException", None, seq, o)
             return
-        self._set_latency(o.latency if o.latency is not None else st.default_latency)
+        self._set_latency(o.latency if o.latency is not None else st.latency_default())
+        st.api_arrival()
 
         raw_target = raw_path + ("?" + query if query else "")
         try:
@@ -1306,6 +1404,13 @@ class Handler(BaseHTTPRequestHandler):
             self._api_error(e.status, e.etype, e.message, seq, o)
             return
         self._source = cred.source
+
+        # Request quota (like the account-wide quota of the real API: checked
+        # for authenticated requests, before anything else)
+        if not st.quota_take():
+            self._note = "quota:throttled"
+            self._api_error(429, "ThrottlingException", "Rate exceeded", seq, o)
+            return
 
         # Validation
         errors = []
@@ -1635,6 +1740,21 @@ class Handler(BaseHTTPRequestHandler):
                             if not isinstance(val, str) or not val:
                                 raise ValueError("%s must be a non-empty string" % k)
                             new[k] = val
+                        elif k == "latency_ms":
+                            if val is not None and (isinstance(val, bool) or not isinstance(
+                                    val, (int, float)) or not 0 <= val <= 3600e3):
+                                raise ValueError("latency_ms must be null or 0..3600000")
+                            new[k] = val
+                        elif k == "quota_rps":
+                            if isinstance(val, bool) or not isinstance(val, (int, float)) \
+                                    or not 0 <= val <= 1e6:
+                                raise ValueError("quota_rps must be a number 0..1000000 (0 = off)")
+                            new[k] = val
+                        elif k == "quota_burst":
+                            if val is not None and (isinstance(val, bool) or not isinstance(
+                                    val, (int, float)) or not 1 <= val <= 1e6):
+                                raise ValueError("quota_burst must be null or 1..1000000")
+                            new[k] = val
                         elif k == "container_token":
                             if val is not None and not isinstance(val, str):
                                 raise ValueError("container_token must be a string or null")
@@ -1645,7 +1765,11 @@ class Handler(BaseHTTPRequestHandler):
                     self._json(400, {"message": str(e)})
                     return
                 with st.lock:
+                    quota_changed = any(new.get(k) != st.config.get(k)
+                                        for k in ("quota_rps", "quota_burst"))
                     st.config = new
+                    if quota_changed:
+                        st.quota_reset_bucket()
             self._json(200, st.config)
         elif raw_path == "/_mock/credentials" and self.command == "POST":
             try:

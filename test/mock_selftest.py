@@ -1005,6 +1005,86 @@ def t_control(m):
     c.close()
 
 
+def t_quota(m):
+    section("request quota, send rate, runtime latency")
+    c = Client(m)
+    c.reset()
+    r = c.post_json("/_mock/config", {"quota_rps": 20, "quota_burst": 5})
+    check("quota config accepted", r.status == 200 and r.json()["quota_rps"] == 20, r.body[:200])
+    check("quota_rps must be a number", c.post_json("/_mock/config", {"quota_rps": "x"})
+          .status == 400)
+    check("quota_burst >= 1", c.post_json("/_mock/config", {"quota_burst": 0}).status == 400)
+    out = []
+    lock = threading.Lock()
+
+    def fire(n):
+        cc = Client(m)
+        for _ in range(n):
+            rr = cc.api(ids=["1" * 32])
+            with lock:
+                out.append((time.monotonic(), rr.status, rr.err()[0] if rr.status != 200 else None))
+            time.sleep(0.06)  # 4 senders: ~65 requests/s for ~1.5 s
+        cc.close()
+
+    t0 = time.monotonic()
+    ts = [threading.Thread(target=fire, args=(25,)) for _ in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    el = time.monotonic() - t0
+    ok = sum(1 for x in out if x[1] == 200)
+    thr = [x for x in out if x[1] == 429]
+    check("over-quota requests get 429 ThrottlingException",
+          thr and all(x[2] == "ThrottlingException" for x in thr), out[:5])
+    check("only 429 or 200", ok + len(thr) == 100, [x[1] for x in out if x[1] not in (200, 429)])
+    # burst 5 + 20/s over the elapsed time (+1 for timing slack)
+    check("admitted = burst + rate x time (%d in %.2fs)" % (ok, el),
+          el > 1.2 and ok <= 5 + 20 * el + 1 and ok >= 5 + 20 * el - 3, (ok, el))
+    s = c.stats()
+    check("quota counters", s["quota"]["admitted"] == ok and s["quota"]["throttled"] == len(thr)
+          and s["quota"]["rps"] == 20 and s["quota"]["burst"] == 5, s["quota"])
+    check("requests count throttled ones too", s["requests"] >= 100, s["requests"])
+    check("send_rate max_1s = arrivals, not admissions", 40 <= s["send_rate"]["max_1s"] <= 100,
+          s["send_rate"])
+    # a 429 body has the AWS shape in either error style
+    r = c.api(path="/mock/errstyle=type" + MP, ids=["1" * 32])
+    while r.status == 200:
+        r = c.api(path="/mock/errstyle=type" + MP, ids=["1" * 32])
+    check("429 body __type ThrottlingException", r.status == 429 and
+          r.json().get("__type") == "com.amazonaws.profile#ThrottlingException" and
+          r.json().get("message") == "Rate exceeded", r.body)
+    r = c.api(path="/mock/errstyle=header" + MP, ids=["1" * 32])
+    while r.status == 200:
+        r = c.api(path="/mock/errstyle=header" + MP, ids=["1" * 32])
+    check("429 header x-amzn-ErrorType ThrottlingException", r.status == 429 and
+          (r.h("x-amzn-errortype") or "").startswith("ThrottlingException:http://internal."),
+          r.headers)
+    # the bucket refills: after 0.3 s at 20/s there are >= 5 tokens again
+    time.sleep(0.3)
+    check("bucket refills", c.api(ids=["1" * 32]).status == 200)
+    time.sleep(1.1)
+    s = c.stats()
+    check("per_second history has complete seconds", s["send_rate"]["per_second"] and
+          all(len(e) == 3 and e[1] >= e[2] for e in s["send_rate"]["per_second"]) and
+          sum(e[2] for e in s["send_rate"]["per_second"]) >= 1, s["send_rate"]["per_second"])
+    c.post_json("/_mock/config", {"quota_rps": 0, "quota_burst": None})
+    check("quota off", all(c.api(ids=["1" * 32]).status == 200 for _ in range(30)))
+    # runtime default latency
+    c.post_json("/_mock/config", {"latency_ms": 60})
+    r = c.api(ids=["1" * 32])
+    check("config latency_ms applies", r.status == 200 and r.elapsed >= 0.06, r.elapsed)
+    r = c.api(path="/mock/latency=0" + MP, ids=["1" * 32])
+    check("path latency= overrides latency_ms", r.elapsed < 0.05, r.elapsed)
+    check("latency_ms range checked", c.post_json("/_mock/config", {"latency_ms": -1}).status == 400)
+    c.post_json("/_mock/config", {"latency_ms": None})
+    r = c.api(ids=["1" * 32])
+    check("latency_ms null -> --latency-ms default", r.elapsed < 0.05, r.elapsed)
+    c.reset()
+    check("reset zeroes quota counters", c.stats()["quota"]["throttled"] == 0)
+    c.close()
+
+
 def t_imds(m):
     section("IMDSv2")
     c = Client(m)
@@ -1474,7 +1554,7 @@ def main():
         t_golden()
         m = Mock(root, "m1", ["--regions", "eu-west-2,us-east-1"])
         for t in (t_startup, t_tls, t_happy, t_auth, t_validation, t_faults, t_variants,
-                  t_control, t_imds, t_container, t_sts, t_robust, t_concurrency, t_log,
+                  t_control, t_quota, t_imds, t_container, t_sts, t_robust, t_concurrency, t_log,
                   t_stop):
             try:
                 t(m)

@@ -5,6 +5,10 @@
     mockctl.py stats [FIELD...]      print the stats JSON, or FIELD=value lines
                                      (FIELD may be dotted: faults.throttle)
     mockctl.py config JSON           merge settings (see mock_aws.py)
+    mockctl.py quota RPS [BURST]     request quota: RPS requests/s (0 = off),
+                                     bucket of BURST tokens (default max(1, RPS));
+                                     over-quota requests get 429 ThrottlingException
+    mockctl.py latency MS|default    latency of every GetSegmentMembership answer
 
 The mock's port comes from MOCK_HTTP_PORT.
 """
@@ -42,6 +46,13 @@ def main(argv):
             print("%s=%s" % (field, v))
     elif cmd == "config":
         print(json.dumps(call("POST", "/_mock/config", argv[2]), sort_keys=True))
+    elif cmd == "quota" and len(argv) in (3, 4):
+        cfg = {"quota_rps": float(argv[2]),
+               "quota_burst": float(argv[3]) if len(argv) == 4 else None}
+        call("POST", "/_mock/config", json.dumps(cfg))
+    elif cmd == "latency" and len(argv) == 3:
+        ms = None if argv[2] == "default" else float(argv[2])
+        call("POST", "/_mock/config", json.dumps({"latency_ms": ms}))
     else:
         print(__doc__, file=sys.stderr)
         return 2
