@@ -30,6 +30,7 @@ routes.  Files written into DIR (all mode 0644, written atomically):
     server-key.pem  its key (a throwaway test key)
     wrong-ca.pem    an unrelated CA (for "wrong CA" tests)
     http.port, https.port   the port numbers (decimal + newline)
+    hostile.jsonl   the hostile-mode log (see Hostile replies)
     mock.pid        written LAST: the "ready" signal.  Removed on clean exit.
 SIGTERM / SIGINT: stop accepting, exit 0.
 
@@ -115,8 +116,66 @@ Scenario options (path segments before /domains/, name=value, a leading
     token=expired|invalid any request carrying a session token is rejected
     skew=<seconds>        mock clock = real time + skew (may be negative)
     errstyle=header|type  force one error style (extension to the spec)
+    hostile=<0..1> [hseed=<int>] [hkinds=<k>.<k>...]   hostile replies (below)
 The "victim" of a variant is the first distinct id of the request.  Faults and
 variants are applied after authentication, validation and resource checks.
+
+Hostile replies (issue 8: fuzzing the reply parser through SQL)
+---------------------------------------------------------------
+Turned on per request by the path options hostile=RATE [hseed=N]
+[hkinds=k.k...] or for every request by POST /_mock/config {"hostile":
+{"rate": 0..1, "seed": int, "kinds": [..] | "all"}} (null = off;
+mockctl.py hostile RATE [SEED [KINDS]] / hostile off).  After
+authentication, validation and the resource checks, a RATE share of the
+GetSegmentMembership replies (drawn from one RNG per (seed, kinds, rate),
+reset by /_mock/reset) is mutated in 1 to 3 of these ways:
+    truncate          body cut (0..99.9%), Content-Length matches the cut body
+    truncate-conn     full Content-Length announced, half sent, connection closed
+    type-swap         SegmentDefinitionName/Profiles/Failures/LastComputedAt, an
+                      entry, ProfileId/QueryResult/Profile/Status/Message get
+                      another JSON type (string/number/object/array/bool/null)
+    profile-type-swap a member inside one Profile gets another type
+    huge-number       1e1000000 / 1e308 / -1e400 / 123456789012345678901234567890
+                      in an unknown member (top level or entry), Status,
+                      LastComputedAt or Profile.Attributes.hostileNumber
+    deep-nesting      body of 100,000 '[' (or 50,000 '{"a":'), a balanced
+                      100,000-deep array in an unknown member, or 100/300/100,000
+                      deep in Profile.Attributes.nested
+    bad-utf8          invalid UTF-8 bytes inside a string (ff, fe ff, c3 28,
+                      CESU surrogate ed a0 80, 5-byte, overlong, cut sequence)
+    lone-surrogate    \ud800, \udc00, \udbff\u0041, \ud83c escapes in a string
+    control-chars     terminal escapes, BEL, DEL, C1 CSI, CR/LF, backspaces in
+                      a Profile string (escaped), raw in a string (invalid
+                      JSON), in Failures Message or an unknown member
+    duplicate-id      an entry repeated, or one id in Profiles and Failures
+    unasked-id        an entry for an id not asked for
+    missing-id        1, half or all entries left out
+    huge-string       64 KiB / 1 MiB / 3 MiB of mixed 1-4 byte characters in
+                      Profile.Attributes.hostileBlob, a Failures Message or an
+                      unknown member
+    content-type      text/html, application/x-amz-json-1.1, text/plain,
+                      utf-16 charset, or no Content-Type at all
+    error-500         500/503 with a valid x-amzn-ErrorType header and a body
+                      holding huge numbers, HTML, unterminated JSON, 100,000
+                      '[', bad UTF-8, 3,000 multi-byte characters, escapes
+                      or nothing
+    hostile-headers   x-amzn-RequestId with terminal escapes, BEL/BS/DEL, a C1
+                      byte, a Latin-1 byte, or 8,192 / 65,000 characters (half
+                      of the time on a 500 reply, so that it gets quoted)
+Every request served in hostile mode, mutated or not, is logged: one JSON
+object a line in DIR/hostile.jsonl and in memory for GET
+/_mock/hostile-log?since=SEQ&limit=N ({"entries", "last_seq"}; mockctl.py
+hostile-log [SINCE]):
+    {"seq", "t", "rid", "segment", "ids" (distinct ids asked), "kinds",
+     "status", "mut": [{"kind", "class", "id", "where", "detail"}],
+     "profile_sha256": {id: sha256 of canon_value(Profile as sent) | null},
+     "request_id_len"}
+class: invalid (the reply is not what the API promises: no answer row may
+come from it), transparent (every id still means what the unmutated reply
+said), value (the id's Profile differs: profile_sha256 has its canonical
+hash, null when no JSON reader here can hold it), omit (the id is not
+answered: its row must be a failure row).  Stats: hostile{requests,
+mutated, kinds{}, classes{}, last_seq}.  test/t_hostile.sh drives it.
 
 Control routes (unsigned, both listeners):
     GET  /_mock/stats   requests accepted signature_rejections auth_rejections
@@ -147,6 +206,7 @@ Control routes (unsigned, both listeners):
          max_1s (most arrivals in any 1 s window since reset), per_second
          ([epoch second, requests, throttled] for the last 60 complete
          seconds)}; "requests" counts every API request, throttled or not.
+    GET  /_mock/hostile-log?since=SEQ&limit=N   (see Hostile replies)
     POST /_mock/credentials   (JSON list like --credentials-file; adds/replaces)
 
 Credential routes (same listeners; issued keys: ASIAIMDS..., ASIAECS...,
@@ -440,7 +500,8 @@ class ScenarioError(Exception):
 
 class Opts:
     __slots__ = ("latency", "rate", "faults", "seed", "fail", "first", "delay",
-                 "reply", "size", "secret", "token", "skew", "errstyle")
+                 "reply", "size", "secret", "token", "skew", "errstyle", "hostile",
+                 "hseed", "hkinds")
 
     def __init__(self):
         self.latency = None
@@ -456,6 +517,9 @@ class Opts:
         self.token = None
         self.skew = 0.0
         self.errstyle = None
+        self.hostile = None
+        self.hseed = None
+        self.hkinds = None
 
 
 def _num(name, v, lo=None, hi=None, integer=False):
@@ -519,10 +583,24 @@ def parse_options(segs):
             if v not in ("header", "type"):
                 raise ScenarioError("mock: errstyle= must be 'header' or 'type'")
             o.errstyle = v
+        elif name == "hostile":
+            o.hostile = _num(name, v, 0, 1)
+        elif name == "hseed":
+            o.hseed = _num(name, v, integer=True)
+        elif name == "hkinds":
+            kinds = tuple(k for k in v.split(".") if k)
+            for k in kinds:
+                if k not in HOSTILE_KINDS:
+                    raise ScenarioError("mock: unknown hostile kind %r" % k[:40])
+            if not kinds:
+                raise ScenarioError("mock: hkinds= needs at least one kind")
+            o.hkinds = kinds
         else:
             raise ScenarioError("mock: unknown scenario option %r" % name[:40])
     if o.rate > 0 and not o.faults:
         raise ScenarioError("mock: rate= needs faults=")
+    if o.hostile is None and (o.hseed is not None or o.hkinds is not None):
+        raise ScenarioError("mock: hseed= and hkinds= need hostile=")
     return o
 
 
@@ -622,7 +700,12 @@ class State:
             "latency_ms": None,
             "quota_rps": 0,
             "quota_burst": None,
+            "hostile": None,
         }
+        self.hostile = None  # HostileSettings from config["hostile"]
+        self.hostile_seq = 0
+        self.hostile_entries = collections.deque(maxlen=20000)
+        self.hostile_file = None
         # request quota (token bucket over GetSegmentMembership requests)
         self.q_tokens = 0.0
         self.q_last = time.monotonic()
@@ -656,13 +739,53 @@ class State:
         self.arrivals = collections.deque()   # monotonic times, last 1 s
         self.max_rate_1s = 0
         self.per_second = collections.OrderedDict()  # int(time) -> [req, thr]
+        self.hostile_stats = {"requests": 0, "mutated": 0, "kinds": {}, "classes": {}}
 
     def reset(self):
         with self.lock:
             self._zero()
             self.attempts.clear()
             self.rngs.clear()
+            self.hostile_entries.clear()
             self.quota_reset_bucket()
+
+    def hostile_draw(self, hs):
+        """(kinds, sub-seed) for one request in hostile mode; kinds is empty
+        for a request left alone.  One RNG per (seed, kinds, rate), like the
+        random faults."""
+        key = ("hostile", hs.seed, hs.kinds, hs.rate)
+        with self.lock:
+            rng = self.rngs.get(key)
+            if rng is None:
+                rng = self.rngs[key] = random.Random(hs.seed)
+            kinds = []
+            if rng.random() < hs.rate:
+                n = 1 + (rng.random() < 0.3) + (rng.random() < 0.1)
+                for _ in range(n):
+                    k = rng.choice(hs.kinds)
+                    if k not in kinds:
+                        kinds.append(k)
+            return kinds, rng.getrandbits(64)
+
+    def hostile_record(self, entry):
+        with self.lock:
+            self.hostile_seq += 1
+            entry["seq"] = self.hostile_seq
+            hs = self.hostile_stats
+            hs["requests"] += 1
+            if entry["mut"]:
+                hs["mutated"] += 1
+            for k in entry["kinds"]:
+                hs["kinds"][k] = hs["kinds"].get(k, 0) + 1
+            for m in entry["mut"]:
+                hs["classes"][m["class"]] = hs["classes"].get(m["class"], 0) + 1
+            self.hostile_entries.append(entry)
+            if self.hostile_file is not None:
+                try:
+                    self.hostile_file.write(json.dumps(entry, ensure_ascii=True) + "\n")
+                    self.hostile_file.flush()
+                except (OSError, ValueError):
+                    pass
 
     def latency_default(self):
         v = self.config.get("latency_ms")
@@ -816,6 +939,11 @@ class State:
                 "per_second": [[k, v[0], v[1]] for k, v in self.per_second.items()
                                if k < cur][-60:],
             }
+            d["hostile"] = {"requests": self.hostile_stats["requests"],
+                            "mutated": self.hostile_stats["mutated"],
+                            "kinds": dict(self.hostile_stats["kinds"]),
+                            "classes": dict(self.hostile_stats["classes"]),
+                            "last_seq": self.hostile_seq}
             d["service_time_ms"] = {
                 "count": self.svc_n,
                 "mean": round(self.svc_sum / self.svc_n * 1000, 4) if self.svc_n else 0.0,
@@ -1031,7 +1159,7 @@ class Handler(BaseHTTPRequestHandler):
                 self._slept += d
 
     def _respond(self, status, body, ctype, headers=(), close=False,
-                 length=None, head_only=False):
+                 length=None, head_only=False, request_id=None):
         """Write a full response in one send (avoids Nagle/delayed-ACK
         stalls).  length overrides Content-Length (truncate fault)."""
         self._await_deadline()
@@ -1042,10 +1170,11 @@ class Handler(BaseHTTPRequestHandler):
         lines = [
             "HTTP/1.1 %d %s" % (status, reason),
             "Date: " + email.utils.formatdate(time.time() + self._skew, usegmt=True),
-            "x-amzn-RequestId: " + self._rid,
-            "Content-Type: " + ctype,
-            "Content-Length: %d" % (len(body) if length is None else length),
+            "x-amzn-RequestId: " + (self._rid if request_id is None else request_id),
         ]
+        if ctype is not None:
+            lines.append("Content-Type: " + ctype)
+        lines.append("Content-Length: %d" % (len(body) if length is None else length))
         for k, v in headers:
             lines.append("%s: %s" % (k, v))
         if close:
@@ -1155,7 +1284,7 @@ class Handler(BaseHTTPRequestHandler):
                 self._respond(e.status, (str(e) + "\n").encode(), "text/plain", close=True)
                 return
             if raw_path == "/_mock" or raw_path.startswith("/_mock/"):
-                self.handle_control(raw_path, body)
+                self.handle_control(raw_path, query, body)
             elif raw_path == "/latest" or raw_path.startswith("/latest/"):
                 self.handle_imds(raw_path)
             elif raw_path == "/container" or raw_path.startswith("/container/"):
@@ -1512,6 +1641,13 @@ class Handler(BaseHTTPRequestHandler):
             elif self._fault(kind, count, seq, o, segment, uniq):
                 return
 
+        hs = st.hostile
+        if o.hostile is not None:
+            hs = HostileSettings(o.hostile, o.hseed or 0, o.hkinds or HOSTILE_KINDS)
+        if hs is not None:
+            self._hostile(hs, segment, uniq, cred)
+            return
+
         if o.reply is not None:
             st.bump_map(st.replies, o.reply)
             self._note = "reply:" + o.reply
@@ -1520,6 +1656,39 @@ class Handler(BaseHTTPRequestHandler):
 
         self._respond(200, normal_body(segment, uniq), "application/json")
         st.accepted(cred.source, len(uniq))
+
+    def _hostile(self, hs, segment, uniq, cred):
+        """Hostile mode: a reply mutated in 0..3 ways (see HostileReply),
+        every request recorded in the hostile log, mutated or not."""
+        st = self.server.state
+        kinds, sub = st.hostile_draw(hs)
+        entry = {"t": round(time.time(), 3), "rid": self._rid, "segment": segment,
+                 "ids": uniq, "kinds": kinds}
+        if not kinds:
+            self._note = "hostile:-"
+            entry.update(status=200, mut=[])
+            st.hostile_record(entry)
+            self._respond(200, normal_body(segment, uniq), "application/json")
+            st.accepted(cred.source, len(uniq))
+            return
+        hr = HostileReply(random.Random(sub), segment, uniq, self._rid)
+        for k in kinds:
+            hr.apply(k)
+        data = hr.render()
+        self._note = "hostile:" + "+".join(kinds)
+        entry.update(status=hr.status, mut=hr.muts)
+        hashes = hr.profile_hashes()
+        if hashes:
+            entry["profile_sha256"] = hashes
+        if hr.request_id is not None:
+            entry["request_id_len"] = len(hr.request_id)
+        st.hostile_record(entry)
+        if hr.conn_cut:
+            self._respond(hr.status, data[: len(data) // 2], hr.ctype, hr.headers,
+                          length=len(data), request_id=hr.request_id)
+            self.close_connection = True
+            return
+        self._respond(hr.status, data, hr.ctype, hr.headers, request_id=hr.request_id)
 
     def _fault(self, kind, count, seq, o, segment, uniq):
         """Apply a fault.  Returns True when the request is finished."""
@@ -1707,7 +1876,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- control --------------------------------------------------------------
 
-    def handle_control(self, raw_path, body):
+    def handle_control(self, raw_path, query, body):
         st = self.server.state
         self._note = "control"
         if raw_path == "/_mock/stats" and self.command in ("GET", "HEAD"):
@@ -1755,6 +1924,9 @@ class Handler(BaseHTTPRequestHandler):
                                     val, (int, float)) or not 1 <= val <= 1e6):
                                 raise ValueError("quota_burst must be null or 1..1000000")
                             new[k] = val
+                        elif k == "hostile":
+                            hobj = parse_hostile_config(val)
+                            new[k] = hobj.as_json() if hobj is not None else None
                         elif k == "container_token":
                             if val is not None and not isinstance(val, str):
                                 raise ValueError("container_token must be a string or null")
@@ -1768,9 +1940,22 @@ class Handler(BaseHTTPRequestHandler):
                     quota_changed = any(new.get(k) != st.config.get(k)
                                         for k in ("quota_rps", "quota_burst"))
                     st.config = new
+                    st.hostile = parse_hostile_config(new["hostile"])
                     if quota_changed:
                         st.quota_reset_bucket()
             self._json(200, st.config)
+        elif raw_path == "/_mock/hostile-log" and self.command == "GET":
+            q = dict(parse_qsl(query))
+            try:
+                since = int(q.get("since", "0"))
+                limit = int(q.get("limit", "1000"))
+            except ValueError:
+                self._json(400, {"message": "since and limit must be integers"})
+                return
+            with st.lock:
+                ents = [e for e in st.hostile_entries if e["seq"] > since][:max(0, limit)]
+                last = st.hostile_seq
+            self._json(200, {"entries": ents, "last_seq": last})
         elif raw_path == "/_mock/credentials" and self.command == "POST":
             try:
                 creds = load_cred_list(json.loads(body.decode("utf-8")))
@@ -2042,6 +2227,594 @@ def normal_body(segment, uniq):
 
 
 # --------------------------------------------------------------------------
+# Hostile replies (issue 8: fuzzing the reply parser through SQL)
+# --------------------------------------------------------------------------
+
+HOSTILE_KINDS = ("truncate", "truncate-conn", "type-swap", "profile-type-swap",
+                 "huge-number", "deep-nesting", "bad-utf8", "lone-surrogate",
+                 "control-chars", "duplicate-id", "unasked-id", "missing-id",
+                 "huge-string", "content-type", "error-500", "hostile-headers")
+HUGE_NUMBERS = ("1e1000000", "1e308", "-1e400", "123456789012345678901234567890")
+BAD_UTF8 = (b"\xff", b"\xfe\xff", b"\xc3(", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80",
+            b"\xc0\xaf", b"\xe2\x82")
+CONTROL_TEXTS = ("\x1b[2J\x1b[31mRED\x1b[0m", "\x07bell\x07", "\x7fdel", "\x9b31mcsi",
+                 "back\x08\x08\x08", "cr\rlf\nInjected: header", "\x1b]0;title\x07",
+                 "tab\tvt\x0bff\x0c")
+HOSTILE_REQUEST_IDS = ("\x1b[31mred\x1b[0m-{rid}", "\x07\x08\x7f{rid}", "{rid}\x9b2J",
+                       "{rid}-caf\xe9", "A" * 8192, "B" * 65000, "{rid}\x1b]0;pwned\x07")
+HUGE_STRING_SIZES = (65536, 1 << 20, 3 << 20)
+_HUGE_PATTERN = "aé€𝄞"  # 1-, 2-, 3- and 4-byte UTF-8: a byte cut splits characters
+
+
+def canon_value(v):
+    """Canonical text of a JSON value parsed with Decimal numbers: keys
+    sorted, strings ASCII-escaped, numbers normalized (1e308 and the 309
+    digits PostgreSQL prints for it are the same).  Used to compare a
+    profile returned through SQL with the one the mock sent."""
+    import decimal
+    if isinstance(v, dict):
+        return "{" + ",".join(json.dumps(k) + ":" + canon_value(v[k])
+                              for k in sorted(v)) + "}"
+    if isinstance(v, list):
+        return "[" + ",".join(canon_value(x) for x in v) + "]"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if v is None:
+        return "null"
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, (int, decimal.Decimal)):
+        d = decimal.Decimal(v)
+        if d == 0:
+            return "0"
+        ctx = decimal.Context(prec=2000000, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+        return str(d.normalize(ctx))
+    if isinstance(v, float):
+        return canon_value(decimal.Decimal(repr(v)))
+    raise TypeError("not a JSON value: %r" % type(v))
+
+
+def canon_json_text(text):
+    import decimal
+    v = json.loads(text, parse_float=decimal.Decimal, parse_int=decimal.Decimal)
+    return canon_value(v)
+
+
+def canon_sha(text):
+    return hashlib.sha256(canon_json_text(text).encode("utf-8")).hexdigest()
+
+
+class HostileSettings:
+    __slots__ = ("rate", "seed", "kinds")
+
+    def __init__(self, rate, seed, kinds):
+        self.rate = rate
+        self.seed = seed
+        self.kinds = tuple(kinds)
+
+    def as_json(self):
+        return {"rate": self.rate, "seed": self.seed, "kinds": list(self.kinds)}
+
+
+def parse_hostile_config(val):
+    """null, or {"rate": 0..1, "seed": int, "kinds": [..] | "all"}."""
+    if val is None:
+        return None
+    if not isinstance(val, dict):
+        raise ValueError("hostile must be null or an object")
+    for k in val:
+        if k not in ("rate", "seed", "kinds"):
+            raise ValueError("unknown hostile key %r" % str(k)[:40])
+    rate = val.get("rate", 0.5)
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+        raise ValueError("hostile rate must be a number 0..1")
+    seed = val.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError("hostile seed must be an integer")
+    kinds = val.get("kinds", "all")
+    if kinds == "all":
+        kinds = HOSTILE_KINDS
+    if not isinstance(kinds, list) and not isinstance(kinds, tuple) or not kinds or any(
+            k not in HOSTILE_KINDS for k in kinds):
+        raise ValueError("hostile kinds must be \"all\" or a list of: " + " ".join(HOSTILE_KINDS))
+    return HostileSettings(float(rate), seed, kinds)
+
+
+class _Raw:
+    """Text put into the body verbatim where the model holds a marker."""
+    __slots__ = ("data", "in_string")
+
+    def __init__(self, data, in_string):
+        self.data = data
+        self.in_string = in_string
+
+
+class HostileReply:
+    """One GetSegmentMembership reply, mutated.  Build the model, apply the
+    drawn kinds, then render().  Each applied mutation is recorded in .muts
+    as {"kind", "class", "id", "where", "detail"}; class is one of
+        invalid      the reply is not what the API promises: no answer row
+                     may come from it
+        transparent  the reply still means what the unmutated one meant for
+                     every id (an answer row must equal the unmutated one)
+        value        the reply is well-formed but the Profile of "id" holds
+                     other values (profile_sha256 in the log entry has the
+                     canonical hash of the Profile as sent)
+        omit         "id" is not answered: its row must be a failure row
+    """
+
+    def __init__(self, rng, segment, uniq, rid):
+        self.rng = rng
+        self.segment = segment
+        self.uniq = uniq
+        self.rid = rid
+        self.muts = []
+        self.raws = []
+        self.status = 200
+        self.ctype = "application/json"
+        self.headers = []
+        self.request_id = None
+        self.body = None           # bytes replacing the rendered model
+        self.cut = None            # truncate: keep this fraction
+        self.conn_cut = False      # truncate-conn: announce full length, close
+        self.value_ids = set()
+        self.profiles = []
+        self.failures = []
+        for pid in uniq:
+            if pid[0] == "f":
+                self.failures.append({"ProfileId": pid, "Message": "Profile not found",
+                                      "Status": 404})
+            elif is_member(segment, pid):
+                self.profiles.append({"ProfileId": pid, "QueryResult": "PRESENT",
+                                      "Profile": json.loads(profile_json(pid))})
+            else:
+                self.profiles.append({"ProfileId": pid, "QueryResult": "ABSENT"})
+        self.top = {"SegmentDefinitionName": segment, "Profiles": self.profiles}
+        if self.failures:
+            self.top["Failures"] = self.failures
+        self.top["LastComputedAt"] = self.raw(SEGMENTS[segment])
+
+    # -- helpers ------------------------------------------------------------
+
+    def raw(self, data, in_string=False):
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self.raws.append(_Raw(data, in_string))
+        return "@@MOCKRAW%d@@" % (len(self.raws) - 1)
+
+    def note(self, kind, cls, pid=None, where=None, detail=None):
+        m = {"kind": kind, "class": cls, "id": pid, "where": where}
+        if detail is not None:
+            m["detail"] = detail
+        self.muts.append(m)
+        if cls == "value":
+            self.value_ids.add(pid)
+
+    def present(self):
+        return [e for e in self.profiles if isinstance(e, dict) and
+                isinstance(e.get("Profile"), dict) and isinstance(e.get("ProfileId"), str)]
+
+    def entries(self):
+        return [(a, i, e) for a, lst in (("Profiles", self.profiles),
+                                          ("Failures", self.failures))
+                for i, e in enumerate(lst)
+                if isinstance(e, dict) and isinstance(e.get("ProfileId"), str)]
+
+    def failure_entries(self):
+        return [e for a, i, e in self.entries() if a == "Failures"]
+
+    def attach_failures(self):
+        if "Failures" not in self.top:
+            # keep the key order of the API: Failures before LastComputedAt
+            lca = self.top.pop("LastComputedAt")
+            self.top["Failures"] = self.failures
+            self.top["LastComputedAt"] = lca
+
+    def other_type(self, orig, allow_null=True, allow_string=True, allow_number=True):
+        choices = ["object", "array", "bool"]
+        if allow_number:
+            choices.append("number")
+        if allow_string:
+            choices.append("string")
+        if allow_null:
+            choices.append("null")
+        t = self.rng.choice(choices)
+        if t == "number":
+            return t, self.rng.choice([42, 0, -1, 3.5])
+        if t == "object":
+            return t, {"value": orig}
+        if t == "array":
+            return t, [orig]
+        if t == "bool":
+            return t, self.rng.choice([True, False])
+        if t == "string":
+            return t, json.dumps(orig, ensure_ascii=False)[:200]
+        return t, None
+
+    def profile_string_target(self):
+        """A string member of a random PRESENT profile: (entry, container, key)."""
+        p = self.present()
+        if not p:
+            return None
+        e = self.rng.choice(p)
+        prof = e["Profile"]
+        cands = [(prof, k) for k, v in prof.items() if isinstance(v, str) and k != "ProfileId"]
+        for sub in ("Address", "Attributes"):
+            if isinstance(prof.get(sub), dict):
+                cands += [(prof[sub], k) for k, v in prof[sub].items() if isinstance(v, str)]
+        if not cands:
+            return None
+        c, k = self.rng.choice(cands)
+        return e, c, k
+
+    # -- mutations ------------------------------------------------------------
+
+    def apply(self, kind):
+        try:
+            getattr(self, "m_" + kind.replace("-", "_"))()
+        except IndexError:  # nothing in this reply to apply it to
+            self.note(kind, "transparent", None, None, "not applicable to this reply")
+
+    def m_truncate(self):
+        self.cut = self.rng.choice([0.0, 0.01, 0.3, 0.5, 0.9, 0.999])
+        self.note("truncate", "invalid", detail="kept %.3f of the body; Content-Length "
+                  "matches what is sent" % self.cut)
+
+    def m_truncate_conn(self):
+        self.conn_cut = True
+        self.note("truncate-conn", "invalid",
+                  detail="full Content-Length announced, half sent, connection closed")
+
+    def m_type_swap(self):
+        r = self.rng
+        targets = ["Profiles", "LastComputedAt", "SegmentDefinitionName", "entry"]
+        fl = [e for a, i, e in self.entries() if a == "Failures"]
+        pl = [e for a, i, e in self.entries() if a == "Profiles"]
+        if fl and "Failures" in self.top:
+            targets.append("Failures")
+        if fl:
+            targets += ["Status", "Message"]
+        if pl:
+            targets += ["ProfileId", "QueryResult"]
+        if self.present():
+            targets.append("Profile")
+        t = r.choice(targets)
+        if t in ("Profiles", "Failures"):
+            typ, val = self.other_type(self.top[t], allow_null=True)
+            ids = [e["ProfileId"] for a, i, e in self.entries() if a == t]
+            self.top[t] = val
+            if typ == "null":
+                for pid in ids:
+                    self.note("type-swap", "omit", pid, t, "%s -> null" % t)
+            else:
+                self.note("type-swap", "invalid", None, t, "%s -> %s" % (t, typ))
+        elif t == "LastComputedAt":
+            typ, val = self.other_type(float(SEGMENTS[self.segment]), allow_null=False,
+                                       allow_number=False)
+            self.top[t] = val
+            self.note("type-swap", "invalid", None, t, "LastComputedAt -> " + typ)
+        elif t == "SegmentDefinitionName":
+            typ, val = self.other_type(self.segment)
+            self.top[t] = val
+            self.note("type-swap", "transparent", None, t,
+                      "SegmentDefinitionName -> " + typ)
+        elif t == "entry":
+            arr, i, e = r.choice(self.entries())
+            typ, val = self.other_type(e, allow_null=True)
+            (self.profiles if arr == "Profiles" else self.failures)[i] = val
+            self.note("type-swap", "invalid", e["ProfileId"], "%s[%d]" % (arr, i),
+                      "entry -> " + typ)
+        elif t in ("Status", "Message"):
+            e = r.choice(fl)
+            typ, val = self.other_type(e.get(t), allow_null=False,
+                                       allow_string=(t == "Status"),
+                                       allow_number=(t == "Message"))
+            e[t] = val
+            self.note("type-swap", "invalid", e["ProfileId"], "Failures." + t,
+                      "%s -> %s" % (t, typ))
+        elif t in ("ProfileId", "QueryResult"):
+            e = r.choice(pl)
+            pid = e["ProfileId"]
+            typ, val = self.other_type(e.get(t), allow_string=False)
+            e[t] = val
+            self.note("type-swap", "invalid", pid, "Profiles." + t, "%s -> %s" % (t, typ))
+        else:  # Profile
+            e = r.choice(self.present())
+            typ, val = self.other_type(e["ProfileId"], allow_null=False)
+            e["Profile"] = val
+            self.note("type-swap", "invalid", e["ProfileId"], "Profiles.Profile",
+                      "Profile -> " + typ)
+
+    def m_profile_type_swap(self):
+        p = self.present()
+        if not p:
+            return self.m_type_swap()
+        e = self.rng.choice(p)
+        prof = e["Profile"]
+        k = self.rng.choice([x for x in prof if x != "ProfileId"])
+        typ, val = self.other_type(prof[k])
+        prof[k] = val
+        self.note("profile-type-swap", "value", e["ProfileId"], "Profile." + k,
+                  "%s -> %s" % (k, typ))
+
+    def m_huge_number(self):
+        r = self.rng
+        tok = r.choice(HUGE_NUMBERS)
+        places = ["top-unknown", "entry-unknown", "LastComputedAt"]
+        if self.failure_entries():
+            places.append("Status")
+        if self.present():
+            places.append("Profile")
+        pl = r.choice(places)
+        if pl == "top-unknown":
+            self.top["HostileNumber"] = self.raw(tok)
+            self.note("huge-number", "transparent", None, "HostileNumber", tok)
+        elif pl == "entry-unknown":
+            arr, i, e = r.choice(self.entries())
+            e["Score"] = self.raw(tok)
+            self.note("huge-number", "transparent", e["ProfileId"], arr + ".Score", tok)
+        elif pl == "LastComputedAt":
+            self.top["LastComputedAt"] = self.raw(tok)
+            self.note("huge-number", "invalid", None, "LastComputedAt", tok)
+        elif pl == "Status":
+            e = r.choice(self.failure_entries())
+            e["Status"] = self.raw(tok)
+            self.note("huge-number", "invalid", e["ProfileId"], "Failures.Status", tok)
+        else:
+            e = r.choice(self.present())
+            e["Profile"].setdefault("Attributes", {})["hostileNumber"] = self.raw(tok)
+            self.note("huge-number", "value", e["ProfileId"],
+                      "Profile.Attributes.hostileNumber", tok)
+
+    def m_deep_nesting(self):
+        r = self.rng
+        places = ["body", "body-object", "top-unknown"]
+        if self.present():
+            places.append("Profile")
+        pl = r.choice(places)
+        if pl == "body":
+            self.body = b"[" * 100000
+            self.note("deep-nesting", "invalid", None, "body", "100000 '['")
+        elif pl == "body-object":
+            self.body = b'{"a":' * 50000
+            self.note("deep-nesting", "invalid", None, "body", "50000 '{\"a\":'")
+        elif pl == "top-unknown":
+            self.top["Nested"] = self.raw(b"[" * 100000 + b"]" * 100000)
+            self.note("deep-nesting", "transparent", None, "Nested",
+                      "100000 nested arrays (balanced)")
+        else:
+            e = r.choice(self.present())
+            depth = r.choice([100, 300, 100000])
+            e["Profile"].setdefault("Attributes", {})["nested"] = self.raw(
+                b"[" * depth + b"1" + b"]" * depth)
+            self.note("deep-nesting", "value", e["ProfileId"], "Profile.Attributes.nested",
+                      "%d nested arrays (balanced)" % depth)
+
+    def m_bad_utf8(self):
+        r = self.rng
+        bad = r.choice(BAD_UTF8)
+        places = ["SegmentDefinitionName"]
+        if self.failure_entries():
+            places.append("Message")
+        if self.present():
+            places.append("Profile")
+        pl = r.choice(places)
+        marker = self.raw(bad, in_string=True)
+        if pl == "SegmentDefinitionName":
+            self.top["SegmentDefinitionName"] = self.segment + marker
+            pid = None
+        elif pl == "Message":
+            e = r.choice(self.failure_entries())
+            e["Message"] = "Profile " + marker + " not found"
+            pid = e["ProfileId"]
+        else:
+            tgt = self.profile_string_target()
+            if tgt is None:
+                self.top["SegmentDefinitionName"] = self.segment + marker
+                pl, pid = "SegmentDefinitionName", None
+            else:
+                e, c, k = tgt
+                c[k] = c[k][:3] + marker + c[k][3:]
+                pid = e["ProfileId"]
+        self.note("bad-utf8", "invalid", pid, pl, bad.hex())
+
+    def m_lone_surrogate(self):
+        r = self.rng
+        esc = r.choice(["\\ud800", "\\udc00", "\\udbff\\u0041", "\\ud83c"])
+        marker = self.raw(esc.encode(), in_string=True)
+        tgt = self.profile_string_target() if r.random() < 0.7 else None
+        if tgt is not None:
+            e, c, k = tgt
+            c[k] = c[k] + marker
+            self.note("lone-surrogate", "value", e["ProfileId"], "Profile." + k, esc)
+        elif self.failure_entries() and r.random() < 0.5:
+            e = r.choice(self.failure_entries())
+            e["Message"] = "Profile not found " + marker
+            self.note("lone-surrogate", "transparent", e["ProfileId"], "Failures.Message", esc)
+        else:
+            self.top["SegmentDefinitionName"] = self.segment + marker
+            self.note("lone-surrogate", "transparent", None, "SegmentDefinitionName", esc)
+
+    def m_control_chars(self):
+        r = self.rng
+        txt = r.choice(CONTROL_TEXTS)
+        pl = r.choice(["profile", "profile-raw", "message", "unknown"])
+        if pl in ("profile", "profile-raw"):
+            tgt = self.profile_string_target()
+            if tgt is None:
+                pl = "unknown"
+        if pl == "message" and not self.failure_entries():
+            pl = "unknown"
+        if pl == "profile":
+            e, c, k = tgt
+            c[k] = txt + c[k]
+            self.note("control-chars", "value", e["ProfileId"], "Profile." + k, repr(txt))
+        elif pl == "profile-raw":
+            # unescaped control characters inside a JSON string: invalid JSON
+            e, c, k = tgt
+            c[k] = c[k] + self.raw(b"\x01\x1b[31m\x7f", in_string=True)
+            self.note("control-chars", "invalid", e["ProfileId"], "Profile." + k,
+                      "raw bytes 01 1b 7f in a string")
+        elif pl == "message":
+            e = r.choice(self.failure_entries())
+            e["Message"] = txt + " Profile not found"
+            self.note("control-chars", "transparent", e["ProfileId"], "Failures.Message",
+                      repr(txt))
+        else:
+            self.top["Hostile" + txt[:1].encode("unicode_escape").decode()] = txt
+            self.note("control-chars", "transparent", None, "unknown member", repr(txt))
+
+    def m_duplicate_id(self):
+        r = self.rng
+        arr, i, e = r.choice(self.entries())
+        if r.random() < 0.5:
+            (self.profiles if arr == "Profiles" else self.failures).append(
+                json.loads(json.dumps(e)))
+            self.note("duplicate-id", "invalid", e["ProfileId"], arr, "entry repeated")
+        else:
+            pid = e["ProfileId"]
+            if arr == "Profiles":
+                self.failures.append({"ProfileId": pid, "Message": "Profile not found",
+                                      "Status": 404})
+                self.attach_failures()
+            else:
+                self.profiles.append({"ProfileId": pid, "QueryResult": "ABSENT"})
+            self.note("duplicate-id", "invalid", pid, "Profiles+Failures",
+                      "id in both arrays")
+
+    def m_unasked_id(self):
+        r = self.rng
+        asked = set(self.uniq)
+        pid = "%032x" % r.getrandbits(128)
+        while pid in asked:
+            pid = "%032x" % r.getrandbits(128)
+        if r.random() < 0.5:
+            self.profiles.append({"ProfileId": pid, "QueryResult": "ABSENT"})
+            where = "Profiles"
+        else:
+            self.failures.append({"ProfileId": pid, "Message": "Profile not found",
+                                  "Status": 404})
+            self.attach_failures()
+            where = "Failures"
+        self.note("unasked-id", "invalid", pid, where, "answers an id nobody asked for")
+
+    def m_missing_id(self):
+        r = self.rng
+        ents = self.entries()
+        n = r.choice([1, 1, 1, max(1, len(ents) // 2), len(ents)])
+        gone = r.sample(ents, min(n, len(ents)))
+        ids = set()
+        for arr, _, e in gone:
+            ids.add(e["ProfileId"])
+        self.profiles[:] = [e for e in self.profiles
+                            if not (isinstance(e, dict) and e.get("ProfileId") in ids)]
+        self.failures[:] = [e for e in self.failures
+                            if not (isinstance(e, dict) and e.get("ProfileId") in ids)]
+        for pid in sorted(ids):
+            self.note("missing-id", "omit", pid, None, "left out of the reply")
+
+    def m_huge_string(self):
+        r = self.rng
+        n = r.choice(HUGE_STRING_SIZES)
+        s = (_HUGE_PATTERN * (n // len(_HUGE_PATTERN) + 1))[:n]
+        if self.present() and r.random() < 0.7:
+            e = r.choice(self.present())
+            e["Profile"].setdefault("Attributes", {})["hostileBlob"] = s
+            self.note("huge-string", "value", e["ProfileId"], "Profile.Attributes.hostileBlob",
+                      "%d characters" % n)
+        elif self.failure_entries():
+            e = r.choice(self.failure_entries())
+            e["Message"] = s
+            self.note("huge-string", "transparent", e["ProfileId"], "Failures.Message",
+                      "%d characters" % n)
+        else:
+            self.top["HostileBlob"] = s
+            self.note("huge-string", "transparent", None, "HostileBlob", "%d characters" % n)
+
+    def m_content_type(self):
+        self.ctype = self.rng.choice(["text/html", "application/x-amz-json-1.1",
+                                      "text/plain; charset=iso-8859-1", None,
+                                      "application/json; charset=utf-16"])
+        self.note("content-type", "transparent", None, "Content-Type", str(self.ctype))
+
+    def m_error_500(self):
+        r = self.rng
+        self.status = r.choice([500, 500, 503])
+        etype = "InternalServerException" if self.status == 500 else "ServiceUnavailableException"
+        self.headers.append(("x-amzn-ErrorType", etype + ERR_NS_HEADER))
+        bodies = [
+            b'{"Message":1e1000000}',
+            b'{"message":"An internal error occurred","retryAfterSeconds":1e1000000}',
+            b'{"__type":-1e400,"message":123456789012345678901234567890}',
+            b"<html><body>Internal Server Error</body></html>",
+            b'{"Message":"unterminated',
+            b"[" * 100000,
+            b'{"Message":"bad \xff\xfe bytes"}',
+            ('{"Message":"%s"}' % ("é€𝄞" * 3000)).encode(),
+            b'{"Message":"\\u001b[31mred\\u001b[0m \\u0007 \\ud800"}',
+            b"",
+        ]
+        i = r.randrange(len(bodies))
+        self.body = bodies[i]
+        self.note("error-500", "invalid", None, "status",
+                  "HTTP %d, header %s, body variant %d" % (self.status, etype, i))
+
+    def m_hostile_headers(self):
+        r = self.rng
+        v = r.choice(HOSTILE_REQUEST_IDS).replace("{rid}", self.rid)
+        self.request_id = v
+        if r.random() < 0.5 and self.status == 200:
+            self.status = 500
+            self.headers.append(("x-amzn-ErrorType", "InternalServerException" + ERR_NS_HEADER))
+            self.body = b'{"Message":"An internal error occurred (hostile headers)."}'
+            self.note("hostile-headers", "invalid", None, "x-amzn-RequestId",
+                      "%d bytes on a 500 reply" % len(v))
+        else:
+            self.note("hostile-headers", "transparent", None, "x-amzn-RequestId",
+                      "%d bytes" % len(v))
+
+    # -- output ---------------------------------------------------------------
+
+    def _subst(self, data):
+        for i in range(len(self.raws) - 1, -1, -1):
+            rw = self.raws[i]
+            m = ("@@MOCKRAW%d@@" % i).encode()
+            if rw.in_string:
+                data = data.replace(m, rw.data)
+            else:
+                data = data.replace(b'"' + m + b'"', rw.data)
+        return data
+
+    def profile_hashes(self):
+        """{id: sha256 of the canonical Profile as sent} for ids with value
+        mutations (None when that Profile is not parseable JSON)."""
+        out = {}
+        for pid in self.value_ids:
+            e = next((x for x in self.profiles if isinstance(x, dict) and
+                      x.get("ProfileId") == pid and "Profile" in x), None)
+            if e is None or not isinstance(e["Profile"], dict):
+                out[pid] = None
+                continue
+            try:
+                text = self._subst(dumps_wire(e["Profile"]).encode("utf-8"))
+                out[pid] = canon_sha(text.decode("utf-8"))
+            except (ValueError, RecursionError, UnicodeDecodeError):
+                out[pid] = None
+        return out
+
+    def render(self):
+        if self.body is not None:
+            data = self.body
+        else:
+            data = self._subst(dumps_wire(self.top).encode("utf-8", "surrogatepass"))
+        if self.cut is not None:
+            data = data[: int(len(data) * self.cut)]
+        return data
+
+
+# --------------------------------------------------------------------------
 # Servers
 # --------------------------------------------------------------------------
 
@@ -2207,6 +2980,7 @@ def main(argv=None):
         os.unlink(pid_path)
     except FileNotFoundError:
         pass
+    state.hostile_file = open(os.path.join(d, "hostile.jsonl"), "a", encoding="ascii")
     make_certs(d)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2

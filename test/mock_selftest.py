@@ -32,6 +32,9 @@ import time
 import xml.etree.ElementTree as ET
 from urllib.parse import urlencode
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mock_aws  # noqa: E402  (canon_value, HOSTILE_KINDS)
+
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -1085,6 +1088,220 @@ def t_quota(m):
     c.close()
 
 
+def hostile_interpret(status, body, asked):
+    """A strict reading of a GetSegmentMembership reply, independent of the
+    mock: ("invalid", why) or ("ok", {id: answer}).  Unknown members are
+    ignored; null means absent.  answer: ("PRESENT"|"ABSENT", canonical
+    Profile or None) or ("FAIL", Status)."""
+    import decimal
+    if status != 200:
+        return "invalid", "status %d" % status
+    try:
+        text = body.decode("utf-8")  # strict: no surrogates, no bad bytes
+    except UnicodeDecodeError as e:
+        return "invalid", "utf-8: %s" % e
+    nested = ',"Nested":' + "[" * 100000 + "]" * 100000
+    text = text.replace(nested, "")
+    try:
+        j = json.loads(text, parse_float=decimal.Decimal, parse_int=decimal.Decimal)
+    except (ValueError, RecursionError) as e:
+        return "invalid", "json: %s" % str(e)[:80]
+    if not isinstance(j, dict):
+        return "invalid", "not an object"
+    asked = set(asked)
+    out = {}
+
+    def claim(e):
+        pid = e.get("ProfileId") if isinstance(e, dict) else None
+        if not isinstance(pid, str):
+            return None, "no ProfileId string"
+        if pid not in asked:
+            return None, "unasked id"
+        if pid in out:
+            return None, "id twice"
+        return pid, None
+
+    profs = j.get("Profiles")
+    if profs is not None:
+        if not isinstance(profs, list):
+            return "invalid", "Profiles not an array"
+        for e in profs:
+            if not isinstance(e, dict):
+                return "invalid", "Profiles member not an object"
+            pid, why = claim(e)
+            if why:
+                return "invalid", why
+            qr = e.get("QueryResult")
+            if qr not in ("PRESENT", "ABSENT"):
+                return "invalid", "QueryResult"
+            p = e.get("Profile")
+            if p is not None and not isinstance(p, dict):
+                return "invalid", "Profile not an object"
+            try:
+                out[pid] = (qr, None if p is None else hashlib.sha256(
+                    mock_aws.canon_value(p).encode()).hexdigest())
+            except RecursionError:
+                out[pid] = (qr, "deep")
+    fails = j.get("Failures")
+    if fails is not None:
+        if not isinstance(fails, list):
+            return "invalid", "Failures not an array"
+        for e in fails:
+            if not isinstance(e, dict):
+                return "invalid", "Failures member not an object"
+            pid, why = claim(e)
+            if why:
+                return "invalid", why
+            msg = e.get("Message")
+            if msg is not None and not isinstance(msg, str):
+                return "invalid", "Message"
+            st = e.get("Status")
+            if st is not None and (isinstance(st, bool) or not isinstance(st, decimal.Decimal)
+                                   or st != st.to_integral_value()
+                                   or not -2**31 <= st < 2**31):
+                return "invalid", "Status"
+            out[pid] = ("FAIL", st)
+    lca = j.get("LastComputedAt")
+    if lca is not None and (isinstance(lca, bool) or not isinstance(lca, decimal.Decimal)
+                            or not 0 <= lca <= 32503680000):
+        return "invalid", "LastComputedAt"
+    return "ok", out
+
+
+def t_hostile(m):
+    section("hostile replies")
+    c = Client(m)
+    c.reset()
+    check("hostile config rejects bad rate",
+          c.post_json("/_mock/config", {"hostile": {"rate": 2}}).status == 400)
+    check("hostile config rejects unknown kind",
+          c.post_json("/_mock/config", {"hostile": {"kinds": ["nope"]}}).status == 400)
+    r = c.api(path="/mock/hseed=3" + MP)
+    check("hseed= without hostile= -> 400", r.status == 400, r.body[:200])
+    r = c.api(path="/mock/hostile=1/hkinds=nope" + MP)
+    check("unknown hkinds -> 400", r.status == 400)
+    since = c.stats()["hostile"]["last_seq"]
+    ids = ids_of(40, 77) + ["f" + x[1:] for x in ids_of(8, 78)] + [RICH]
+    segs = ["high-value", "everyone", "nobody", "churn_risk"]
+    unmut = {}
+    bad_labels = []
+    seen_kinds = {}
+    for kind in mock_aws.HOSTILE_KINDS:
+        for i in range(24):
+            seg = segs[i % 4]
+            asked = ids[i:i + 1 + (i * 7) % 40] + ([ids[40 + i % 8]] if i % 3 else [])
+            path = "/mock/hostile=1/hseed=%d/hkinds=%s/domains/demo-domain/segments/%s/membership" \
+                % (i, kind, seg)
+            try:
+                r = c.api(path=path, ids=asked)
+                status, body, hdrs = r.status, r.body, r.headers
+            except http.client.IncompleteRead:
+                c.close()
+                status, body, hdrs = None, None, {}
+            e = c.get("/_mock/hostile-log?since=%d" % since).json()["entries"]
+            if not check("hostile %s #%d logged once" % (kind, i), len(e) == 1, len(e)):
+                since = c.stats()["hostile"]["last_seq"]
+                continue
+            e = e[0]
+            since = e["seq"]
+            uniq = list(dict.fromkeys(asked))
+            check("hostile %s #%d: kinds, ids, rid" % (kind, i), e["kinds"] == [kind] and
+                  e["ids"] == uniq and e["segment"] == seg, e)
+            for mu in e["mut"]:
+                seen_kinds.setdefault(kind, set()).add(mu["class"])
+            classes = {mu["class"] for mu in e["mut"]}
+            # unmutated answers, from the mock's own normal reply
+            key = (seg, tuple(uniq))
+            if key not in unmut:
+                rr = c.api(path="/domains/demo-domain/segments/%s/membership" % seg, ids=asked)
+                unmut[key] = hostile_interpret(rr.status, rr.body, uniq)[1]
+            want = unmut[key]
+            if status is None:
+                check("hostile %s #%d: cut connection labelled invalid" % (kind, i),
+                      "invalid" in classes and kind == "truncate-conn", e)
+                continue
+            if kind == "hostile-headers":
+                rq = hdrs.get("x-amzn-requestid", "")
+                check("hostile-headers #%d: request id is hostile" % i,
+                      len(rq) > 4000 or re.search(r"[\x00-\x1f\x7f-\x9f\xe9]", rq), rq[:80])
+            if kind == "content-type":
+                check("content-type #%d: not application/json" % i,
+                      hdrs.get("content-type") != "application/json", hdrs.get("content-type"))
+            if kind == "error-500":
+                check("error-500 #%d: 5xx with x-amzn-ErrorType" % i, status in (500, 503) and
+                      hdrs.get("x-amzn-errortype", "").split(":")[0] in (
+                          "InternalServerException", "ServiceUnavailableException"), status)
+            verdict, got = hostile_interpret(status, body, uniq)
+            if "invalid" in classes:
+                if verdict != "invalid":
+                    bad_labels.append((kind, i, "labelled invalid but reads fine", e["mut"]))
+                continue
+            if verdict != "ok" and "recursion" in str(got) and None in e.get(
+                    "profile_sha256", {}).values():
+                continue  # a value too deep for any JSON reader here (sha null)
+            if verdict != "ok":
+                bad_labels.append((kind, i, "labelled usable but " + str(got), e["mut"]))
+                continue
+            omitted = {mu["id"] for mu in e["mut"] if mu["class"] == "omit"}
+            valued = e.get("profile_sha256", {})
+            for pid in uniq:
+                if pid in omitted:
+                    if pid in got:
+                        bad_labels.append((kind, i, "omitted id answered", pid))
+                elif pid not in got:
+                    bad_labels.append((kind, i, "id missing without omit label", pid))
+                elif pid in valued:
+                    if got[pid][0] != want[pid][0] or got[pid][1] != valued[pid]:
+                        bad_labels.append((kind, i, "value label wrong", pid, got[pid],
+                                           valued[pid]))
+                elif got[pid][0] != want[pid][0] or (got[pid][0] != "FAIL" and
+                                                     got[pid][1] != want[pid][1]):
+                    bad_labels.append((kind, i, "unlabelled change", pid, got[pid][0],
+                                       want[pid][0]))
+    check("every mutation's label matches what was sent", not bad_labels, bad_labels[:3])
+    check("every kind applied", set(seen_kinds) == set(mock_aws.HOSTILE_KINDS),
+          set(mock_aws.HOSTILE_KINDS) - set(seen_kinds))
+    allc = set().union(*seen_kinds.values()) if seen_kinds else set()
+    check("all four classes seen", allc >= {"invalid", "transparent", "value", "omit"}, allc)
+    # rate, determinism, config-driven mode, log file, counters
+    c.reset()
+    c.post_json("/_mock/config", {"hostile": {"rate": 0.3, "seed": 5}})
+    seq1 = []
+    for i in range(150):
+        try:
+            c.api(ids=ids[:5])
+        except http.client.IncompleteRead:
+            c.close()
+    ents = c.get("/_mock/hostile-log?since=0&limit=1000").json()["entries"]
+    seq1 = [x["kinds"] for x in ents]
+    frac = sum(1 for k in seq1 if k) / max(1, len(seq1))
+    check("config hostile rate 0.3 (got %.2f)" % frac, len(seq1) == 150 and 0.18 < frac < 0.42,
+          (len(seq1), frac))
+    c.reset()
+    for i in range(150):
+        try:
+            c.api(ids=ids[:5])
+        except http.client.IncompleteRead:
+            c.close()
+    st = c.stats()
+    seq2 = [x["kinds"] for x in c.get("/_mock/hostile-log?since=%d" % (
+        st["hostile"]["last_seq"] - 150)).json()["entries"]]
+    check("same seed, same mutations after reset", seq1 == seq2)
+    check("hostile stats", st["hostile"]["requests"] == 150 and
+          st["hostile"]["mutated"] == sum(1 for k in seq2 if k) and
+          sum(st["hostile"]["kinds"].values()) == sum(len(k) for k in seq2), st["hostile"])
+    r = c.get("/_mock/hostile-log?since=%d&limit=2" % (st["hostile"]["last_seq"] - 10))
+    check("hostile-log limit", len(r.json()["entries"]) == 2)
+    c.post_json("/_mock/config", {"hostile": None})
+    check("hostile off", c.api(ids=ids[:5]).status == 200 and
+          c.stats()["hostile"]["requests"] == 150)
+    with open(os.path.join(m.dir, "hostile.jsonl")) as f:
+        lines = [json.loads(x) for x in f]
+    check("hostile.jsonl has every entry", len(lines) >= 24 * len(mock_aws.HOSTILE_KINDS) + 300
+          and lines[-1]["seq"] == st["hostile"]["last_seq"], len(lines))
+    c.close()
+
+
 def t_imds(m):
     section("IMDSv2")
     c = Client(m)
@@ -1554,7 +1771,7 @@ def main():
         t_golden()
         m = Mock(root, "m1", ["--regions", "eu-west-2,us-east-1"])
         for t in (t_startup, t_tls, t_happy, t_auth, t_validation, t_faults, t_variants,
-                  t_control, t_quota, t_imds, t_container, t_sts, t_robust, t_concurrency, t_log,
+                  t_control, t_quota, t_hostile, t_imds, t_container, t_sts, t_robust, t_concurrency, t_log,
                   t_stop):
             try:
                 t(m)

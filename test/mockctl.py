@@ -9,6 +9,12 @@
                                      bucket of BURST tokens (default max(1, RPS));
                                      over-quota requests get 429 ThrottlingException
     mockctl.py latency MS|default    latency of every GetSegmentMembership answer
+    mockctl.py hostile RATE [SEED [KINDS]]   hostile replies: a RATE share (0..1) of
+                                     GetSegmentMembership replies mutated, RNG seeded
+                                     with SEED; KINDS "all" or a comma list
+    mockctl.py hostile off           back to normal replies
+    mockctl.py hostile-log [SINCE]   hostile log entries after seq SINCE, one JSON
+                                     object a line (the full log is DIR/hostile.jsonl)
 
 The mock's port comes from MOCK_HTTP_PORT.
 """
@@ -50,6 +56,22 @@ def main(argv):
         cfg = {"quota_rps": float(argv[2]),
                "quota_burst": float(argv[3]) if len(argv) == 4 else None}
         call("POST", "/_mock/config", json.dumps(cfg))
+    elif cmd == "hostile" and len(argv) == 3 and argv[2] == "off":
+        call("POST", "/_mock/config", json.dumps({"hostile": None}))
+    elif cmd == "hostile" and 3 <= len(argv) <= 5:
+        h = {"rate": float(argv[2]), "seed": int(argv[3]) if len(argv) > 3 else 0}
+        if len(argv) > 4 and argv[4] != "all":
+            h["kinds"] = [k for k in argv[4].replace(".", ",").split(",") if k]
+        print(json.dumps(call("POST", "/_mock/config", json.dumps({"hostile": h}))["hostile"]))
+    elif cmd == "hostile-log" and len(argv) <= 3:
+        since = int(argv[2]) if len(argv) == 3 else 0
+        while True:
+            r = call("GET", "/_mock/hostile-log?since=%d&limit=1000" % since)
+            for e in r["entries"]:
+                print(json.dumps(e))
+                since = e["seq"]
+            if not r["entries"]:
+                break
     elif cmd == "latency" and len(argv) == 3:
         ms = None if argv[2] == "default" else float(argv[2])
         call("POST", "/_mock/config", json.dumps({"latency_ms": ms}))
