@@ -116,6 +116,7 @@ Scenario options (path segments before /domains/, name=value, a leading
     token=expired|invalid any request carrying a session token is rejected
     skew=<seconds>        mock clock = real time + skew (may be negative)
     errstyle=header|type  force one error style (extension to the spec)
+    sigecho=off|on|always quote the canonical request in signature errors
     hostile=<0..1> [hseed=<int>] [hkinds=<k>.<k>...]   hostile replies (below)
 The "victim" of a variant is the first distinct id of the request.  Faults and
 variants are applied after authentication, validation and resource checks.
@@ -176,6 +177,57 @@ said), value (the id's Profile differs: profile_sha256 has its canonical
 hash, null when no JSON reader here can hold it), omit (the id is not
 answered: its row must be a failure row).  Stats: hostile{requests,
 mutated, kinds{}, classes{}, last_seq}.  test/t_hostile.sh drives it.
+
+Hostile credential sources (issue 9), all through POST /_mock/config
+--------------------------------------------------------------------
+    "cred_mode": {"imds"|"container"|"sts": MODE}   what the next credential
+        replies of that source look like (merged per source):
+        normal             as real AWS
+        expired            Expiration 10 minutes in the past (and refused as
+                           expired: ExpiredTokenException)
+        no-expiration      no Expiration member / element (valid for
+                           cred_lifetime)
+        expiration-null    "Expiration": null (STS: <Expiration/>)
+        expiration-number  epoch seconds as a JSON number
+        expiration:<text>  exactly <text>
+        odd:<name>         short-offset (+1:0), big-offset (+99:99), feb31,
+                           negative-field (YYYY-12--1), negative-hour (T-1:00:00),
+                           no-zone, short-date (YYYY-1-1), trailing-junk (Z\0junk)
+        token-ctl          the session Token holds control characters (01 1b
+                           7f 0b 1f, never CR/LF)
+        api-token-ctl      (imds) the IMDSv2 session token from PUT
+                           /latest/api/token holds them; it works when sent
+                           back as is
+    "sts_echo": null | session-token | web-identity-token | authorization |
+        canonical-request | all   every STS call gets an error whose Message
+        quotes that secret of the request back (InvalidClientTokenId 403,
+        InvalidIdentityToken 400, IncompleteSignature 400,
+        SignatureDoesNotMatch 403 with the canonical request and string to
+        sign, as AWS's query APIs word it)
+    "sig_echo": off | on | always   (path option sigecho=off|on|always wins)
+        on: an InvalidSignatureException (signature mismatch) quotes the
+        canonical request, x-amz-security-token:<token> line included, and
+        the string to sign, as AWS does ("The Canonical String for this
+        request should have been\n'...'\n\nThe String-to-Sign should have
+        been\n'...'\n"); always: every signed request is refused that way.
+        Also for STS AssumeRole (SignatureDoesNotMatch).  Combine with
+        secret=rotated for a mismatch.
+    "expire_wave": null | {"after_requests": N, "sources": [labels]}
+        arms a rejection wave: after N more authenticated GetSegmentMembership
+        requests (0 = now) every request signed with credentials issued
+        before that moment by one of the sources (default: imds, container,
+        web_identity, assume_role) gets 403 ExpiredTokenException (STS
+        AssumeRole: ExpiredToken), also a request that was already in flight
+        (checked again just before answering).  Credentials issued after it
+        work.  Setting it again (or null) starts afresh.
+    Stats: wave{armed, requests_to_go, began, waves, rejected, fetches_since
+    {imds, container, web_identity, assume_role, total}} (credentials issued
+    since the wave began: "one refresh per rejection wave" is total == 1);
+    credential_hits{imds (token + metadata requests), imds_credentials,
+    container, sts_assume_role, sts_web_identity}; issued{} and
+    credential_requests{} as before.
+    mockctl.py cred-mode SOURCE MODE | sts-echo MODE|off | sig-echo
+    off|on|always | expire-wave N [SOURCE,...] | expire-wave off
 
 Control routes (unsigned, both listeners):
     GET  /_mock/stats   requests accepted signature_rejections auth_rejections
@@ -290,6 +342,22 @@ MSG_SIG_MISMATCH = ("The request signature we calculated does not match the "
                     "for details.")
 MSG_TOKEN_INVALID = "The security token included in the request is invalid."
 MSG_TOKEN_EXPIRED = "The security token included in the request is expired"
+CRED_SOURCES = ("imds", "container", "web_identity", "assume_role")
+CRED_MODES = ("normal", "expired", "no-expiration", "expiration-null", "expiration-number",
+              "token-ctl", "api-token-ctl")
+ODD_EXPIRATIONS = {
+    # odd ISO-8601 texts for Expiration (odd:<name>); the date is filled in
+    "short-offset": "{date}T{time}+1:0",
+    "big-offset": "{date}T{time}+99:99",
+    "feb31": "{year}-02-31T{time}Z",
+    "negative-field": "{year}-12--1T{time}Z",
+    "negative-hour": "{date}T-1:00:00Z",
+    "no-zone": "{date}T{time}",
+    "short-date": "{year}-1-1T{time}Z",
+    "trailing-junk": "{date}T{time}Z\u0000junk",
+}
+STS_ECHO = ("session-token", "web-identity-token", "authorization", "canonical-request", "all")
+CTL_TOKEN_TAIL = "\x01\x1b[0m\x7f\x0bx\x1fy"  # control characters, no CR/LF
 
 # --------------------------------------------------------------------------
 # Profiles
@@ -501,7 +569,7 @@ class ScenarioError(Exception):
 class Opts:
     __slots__ = ("latency", "rate", "faults", "seed", "fail", "first", "delay",
                  "reply", "size", "secret", "token", "skew", "errstyle", "hostile",
-                 "hseed", "hkinds")
+                 "hseed", "hkinds", "sigecho")
 
     def __init__(self):
         self.latency = None
@@ -520,6 +588,7 @@ class Opts:
         self.hostile = None
         self.hseed = None
         self.hkinds = None
+        self.sigecho = None
 
 
 def _num(name, v, lo=None, hi=None, integer=False):
@@ -583,6 +652,10 @@ def parse_options(segs):
             if v not in ("header", "type"):
                 raise ScenarioError("mock: errstyle= must be 'header' or 'type'")
             o.errstyle = v
+        elif name == "sigecho":
+            if v not in ("on", "always", "off"):
+                raise ScenarioError("mock: sigecho= must be on, always or off")
+            o.sigecho = v
         elif name == "hostile":
             o.hostile = _num(name, v, 0, 1)
         elif name == "hseed":
@@ -640,10 +713,11 @@ class _VerifierRequest(AWSRequest):
 
 
 class Cred:
-    __slots__ = ("akid", "secret", "token", "expires", "source", "reported")
+    __slots__ = ("akid", "secret", "token", "expires", "source", "reported", "issued")
 
-    def __init__(self, akid, secret, token, expires, source):
+    def __init__(self, akid, secret, token, expires, source, issued=0.0):
         self.akid = akid
+        self.issued = issued  # time issued by a credential route (0 = static)
         self.secret = secret
         self.token = token
         self.expires = expires
@@ -701,7 +775,14 @@ class State:
             "quota_rps": 0,
             "quota_burst": None,
             "hostile": None,
+            "cred_mode": {"imds": "normal", "container": "normal", "sts": "normal"},
+            "sts_echo": None,
+            "sig_echo": "off",
+            "expire_wave": None,
         }
+        self.wave_remaining = None   # authenticated API requests until the wave
+        self.wave_at = None          # time the wave began (credentials issued
+        #                              before it are refused as expired)
         self.hostile = None  # HostileSettings from config["hostile"]
         self.hostile_seq = 0
         self.hostile_entries = collections.deque(maxlen=20000)
@@ -740,6 +821,8 @@ class State:
         self.max_rate_1s = 0
         self.per_second = collections.OrderedDict()  # int(time) -> [req, thr]
         self.hostile_stats = {"requests": 0, "mutated": 0, "kinds": {}, "classes": {}}
+        self.wave_stats = {"rejected": 0, "fetches_since": dict.fromkeys(CRED_SOURCES, 0),
+                           "waves": 0}
 
     def reset(self):
         with self.lock:
@@ -786,6 +869,42 @@ class State:
                     self.hostile_file.flush()
                 except (OSError, ValueError):
                     pass
+
+    def wave_arm(self, w):
+        """Called with the lock held when config expire_wave is set."""
+        self.wave_stats = {"rejected": 0, "fetches_since": dict.fromkeys(CRED_SOURCES, 0),
+                           "waves": 0}
+        self.wave_at = None
+        self.wave_remaining = None
+        if w is not None:
+            self.wave_remaining = w["after_requests"]
+            if self.wave_remaining == 0:
+                self._wave_begin()
+
+    def _wave_begin(self):
+        self.wave_at = time.time()
+        self.wave_remaining = None
+        self.wave_stats["waves"] += 1
+
+    def wave_tick(self):
+        """One authenticated GetSegmentMembership request arrived."""
+        with self.lock:
+            if self.wave_remaining is not None:
+                self.wave_remaining -= 1
+                if self.wave_remaining <= 0:
+                    self._wave_begin()
+
+    def wave_rejects(self, cred):
+        """True (and counted) when cred was issued before the wave began by
+        one of the wave's sources: the request gets ExpiredTokenException."""
+        with self.lock:
+            w = self.config.get("expire_wave")
+            if self.wave_at is None or w is None:
+                return False
+            if cred.source not in w["sources"] or cred.issued >= self.wave_at:
+                return False
+            self.wave_stats["rejected"] += 1
+            return True
 
     def latency_default(self):
         v = self.config.get("latency_ms")
@@ -900,12 +1019,19 @@ class State:
             for c in creds:
                 self.registry[c.akid] = c
 
-    def issue(self, source, prefix, lifetime=None):
+    def issue(self, source, prefix, lifetime=None, mode="normal"):
         with self.lock:
             life = self.config["cred_lifetime"] if lifetime is None else lifetime
             now = time.time()
-            c = Cred(rand_id(prefix), secrets.token_urlsafe(30)[:40],
-                     "Mock" + secrets.token_urlsafe(96), now + life, source)
+            if mode == "expired":
+                life = -600  # already past when the client gets them
+            tok = "Mock" + secrets.token_urlsafe(96)
+            if mode == "token-ctl":
+                tok = tok[:40] + CTL_TOKEN_TAIL + tok[40:]
+            c = Cred(rand_id(prefix), secrets.token_urlsafe(30)[:40], tok, now + life,
+                     source, issued=now)
+            if self.wave_at is not None:
+                self.wave_stats["fetches_since"][source] += 1
             if self.config.get("cred_valid_for") is not None:
                 # revoked early: the client is told one expiry, the service
                 # enforces an earlier one (rotation, revocation)
@@ -939,6 +1065,22 @@ class State:
                 "per_second": [[k, v[0], v[1]] for k, v in self.per_second.items()
                                if k < cur][-60:],
             }
+            cr = self.credential_requests
+            d["credential_hits"] = {
+                "imds": cr.get("imds_token", 0) + cr.get("imds_metadata", 0) +
+                cr.get("imds_down", 0),
+                "imds_credentials": cr.get("imds_credentials", 0),
+                "container": cr.get("container", 0),
+                "sts_assume_role": cr.get("sts:AssumeRole", 0),
+                "sts_web_identity": cr.get("sts:AssumeRoleWithWebIdentity", 0),
+            }
+            fs = self.wave_stats["fetches_since"]
+            d["wave"] = {"armed": self.wave_remaining is not None,
+                         "requests_to_go": self.wave_remaining,
+                         "began": self.wave_at,
+                         "waves": self.wave_stats["waves"],
+                         "rejected": self.wave_stats["rejected"],
+                         "fetches_since": dict(fs, total=sum(fs.values()))}
             d["hostile"] = {"requests": self.hostile_stats["requests"],
                             "mutated": self.hostile_stats["mutated"],
                             "kinds": dict(self.hostile_stats["kinds"]),
@@ -1447,6 +1589,10 @@ class Handler(BaseHTTPRequestHandler):
         if cred.expires is not None and now >= cred.expires:
             raise AuthError(403, "token_expired", "ExpiredTokenException",
                             MSG_TOKEN_EXPIRED)
+        if st.wave_rejects(cred):
+            self._note = "wave"
+            raise AuthError(403, "token_expired", "ExpiredTokenException",
+                            MSG_TOKEN_EXPIRED)
         # Rebuild the request with only the signed headers.
         pairs = []
         for name in signed:
@@ -1463,6 +1609,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise AuthError(403, "signature", "InvalidSignatureException",
                                 MSG_SIG_MISMATCH)
         secret = cred.secret + ("/rotated" if o.secret == "rotated" else "")
+        cr = sts = None
         try:
             req = _VerifierRequest(method=self.command, url="http://mock" + raw_target,
                                    data=body)
@@ -1470,14 +1617,22 @@ class Handler(BaseHTTPRequestHandler):
             req.context["timestamp"] = amzdate
             signer = _VerifierAuth(Credentials(akid, secret, cred.token), service,
                                    sregion)
-            expected = signer.signature(
-                signer.string_to_sign(req, signer.canonical_request(req)), req)
+            cr = signer.canonical_request(req)
+            sts = signer.string_to_sign(req, cr)
+            expected = signer.signature(sts, req)
         except Exception:
             expected = ""
         given = params["Signature"].encode("utf-8", "replace")
-        if not expected or not hmac.compare_digest(expected.encode(), given):
-            raise AuthError(403, "signature", "InvalidSignatureException",
-                            MSG_SIG_MISMATCH)
+        echo = o.sigecho or st.config.get("sig_echo") or "off"
+        if (not expected or not hmac.compare_digest(expected.encode(), given)
+                or echo == "always"):
+            msg = MSG_SIG_MISMATCH
+            if echo in ("on", "always") and cr is not None:
+                # as AWS does: the canonical request (with the
+                # x-amz-security-token line) and the string to sign
+                msg += ("\n\nThe Canonical String for this request should have been\n'%s'"
+                        "\n\nThe String-to-Sign should have been\n'%s'\n" % (cr, sts))
+            raise AuthError(403, "signature", "InvalidSignatureException", msg)
         return cred
 
     # -- GetSegmentMembership ----------------------------------------------
@@ -1533,6 +1688,7 @@ class Handler(BaseHTTPRequestHandler):
             self._api_error(e.status, e.etype, e.message, seq, o)
             return
         self._source = cred.source
+        st.wave_tick()
 
         # Request quota (like the account-wide quota of the real API: checked
         # for authenticated requests, before anything else)
@@ -1654,6 +1810,13 @@ class Handler(BaseHTTPRequestHandler):
             self._variant(o, segment, uniq)
             return
 
+        # a wave that began while this request was in flight rejects it too
+        self._await_deadline()
+        if st.wave_rejects(cred):
+            st.bump("auth_rejections")
+            self._note = "auth:token_expired:wave"
+            self._api_error(403, "ExpiredTokenException", MSG_TOKEN_EXPIRED, seq, o)
+            return
         self._respond(200, normal_body(segment, uniq), "application/json")
         st.accepted(cred.source, len(uniq))
 
@@ -1924,6 +2087,48 @@ class Handler(BaseHTTPRequestHandler):
                                     val, (int, float)) or not 1 <= val <= 1e6):
                                 raise ValueError("quota_burst must be null or 1..1000000")
                             new[k] = val
+                        elif k == "cred_mode":
+                            if not isinstance(val, dict):
+                                raise ValueError("cred_mode must be an object")
+                            cm = dict(new["cred_mode"])
+                            for src, mode in val.items():
+                                if src not in ("imds", "container", "sts"):
+                                    raise ValueError("cred_mode keys: imds container sts")
+                                if not isinstance(mode, str) or not (
+                                        mode in CRED_MODES or mode.startswith("expiration:") or
+                                        (mode.startswith("odd:") and mode[4:] in ODD_EXPIRATIONS)):
+                                    raise ValueError(
+                                        "cred_mode values: %s expiration:<text> odd:<%s>"
+                                        % (" ".join(CRED_MODES), "|".join(ODD_EXPIRATIONS)))
+                                if mode == "api-token-ctl" and src != "imds":
+                                    raise ValueError("api-token-ctl is for imds only")
+                                cm[src] = mode
+                            new[k] = cm
+                        elif k == "sts_echo":
+                            if val is not None and val not in STS_ECHO:
+                                raise ValueError("sts_echo must be null or one of: "
+                                                 + " ".join(STS_ECHO))
+                            new[k] = val
+                        elif k == "sig_echo":
+                            if val not in ("off", "on", "always"):
+                                raise ValueError("sig_echo must be off, on or always")
+                            new[k] = val
+                        elif k == "expire_wave":
+                            if val is not None:
+                                if not isinstance(val, dict) or any(
+                                        x not in ("after_requests", "sources") for x in val):
+                                    raise ValueError("expire_wave must be null or "
+                                                     "{after_requests, sources}")
+                                ar = val.get("after_requests", 0)
+                                if isinstance(ar, bool) or not isinstance(ar, int) or ar < 0:
+                                    raise ValueError("after_requests must be an integer >= 0")
+                                srcs = val.get("sources", list(CRED_SOURCES))
+                                if not isinstance(srcs, list) or not srcs or not all(
+                                        isinstance(x, str) for x in srcs):
+                                    raise ValueError("sources must be a list of credential "
+                                                     "source labels")
+                                val = {"after_requests": ar, "sources": srcs}
+                            new[k] = val
                         elif k == "hostile":
                             hobj = parse_hostile_config(val)
                             new[k] = hobj.as_json() if hobj is not None else None
@@ -1941,6 +2146,8 @@ class Handler(BaseHTTPRequestHandler):
                                         for k in ("quota_rps", "quota_burst"))
                     st.config = new
                     st.hostile = parse_hostile_config(new["hostile"])
+                    if "expire_wave" in upd:
+                        st.wave_arm(new["expire_wave"])
                     if quota_changed:
                         st.quota_reset_bucket()
             self._json(200, st.config)
@@ -1967,6 +2174,32 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._json(404, {"message": "unknown mock control route"})
 
+    # -- hostile credential replies ---------------------------------------
+
+    def _cred_mode(self, key):
+        return self.server.state.config["cred_mode"].get(key, "normal")
+
+    def _expiration(self, key, c):
+        """(present, value) of the Expiration member for cred_mode[key]."""
+        mode = self._cred_mode(key)
+        if mode == "no-expiration":
+            return False, None
+        if mode == "expiration-null":
+            return True, None
+        if mode == "expiration-number":
+            return True, int(c.reported)
+        if mode.startswith("expiration:"):
+            return True, mode[len("expiration:"):]
+        if mode.startswith("odd:"):
+            dt = datetime.datetime.fromtimestamp(int(c.reported), datetime.timezone.utc)
+            return True, ODD_EXPIRATIONS[mode[4:]].format(
+                date=dt.strftime("%Y-%m-%d"), time=dt.strftime("%H:%M:%S"), year=dt.year)
+        return True, iso_z(c.reported)
+
+    def _issue_mode(self, key):
+        mode = self._cred_mode(key)
+        return mode if mode in ("expired", "token-ctl") else "normal"
+
     # -- IMDSv2 -------------------------------------------------------------
 
     def handle_imds(self, raw_path):
@@ -1992,6 +2225,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._respond(400, b"", text)
                 return
             tok = "AQAEA" + secrets.token_urlsafe(40)
+            if self._cred_mode("imds") == "api-token-ctl":
+                tok = tok[:20] + CTL_TOKEN_TAIL + tok[20:]
             with st.lock:
                 now = time.time()
                 if len(st.imds_tokens) > 10000:
@@ -2018,12 +2253,15 @@ class Handler(BaseHTTPRequestHandler):
                 self._respond(404, b"", text)
                 return
             st.bump_map(st.credential_requests, "imds_credentials")
-            c = st.issue("imds", "ASIAIMDS")
-            self._json(200, {
-                "Code": "Success", "LastUpdated": iso_z(time.time()),
-                "Type": "AWS-HMAC", "AccessKeyId": c.akid,
-                "SecretAccessKey": c.secret, "Token": c.token,
-                "Expiration": iso_z(c.reported)})
+            c = st.issue("imds", "ASIAIMDS", mode=self._issue_mode("imds"))
+            doc = {"Code": "Success", "LastUpdated": iso_z(time.time()),
+                   "Type": "AWS-HMAC", "AccessKeyId": c.akid,
+                   "SecretAccessKey": c.secret, "Token": c.token}
+            present, exp = self._expiration("imds", c)
+            if present:
+                doc["Expiration"] = exp
+            self._note = "cred_mode:" + self._cred_mode("imds").split(":")[0]
+            self._json(200, doc)
         else:
             self._respond(404, b"", text)
 
@@ -2055,11 +2293,15 @@ class Handler(BaseHTTPRequestHandler):
                 self._json(403, {"code": "AccessDenied",
                                  "message": "invalid authorization token"})
                 return
-        c = st.issue("container", "ASIAECS")
-        self._json(200, {"AccessKeyId": c.akid, "SecretAccessKey": c.secret,
-                         "Token": c.token, "Expiration": iso_z(c.reported),
-                         "RoleArn": st.config["role_arn"],
-                         "AccountId": MOCK_ACCOUNT})
+        c = st.issue("container", "ASIAECS", mode=self._issue_mode("container"))
+        doc = {"AccessKeyId": c.akid, "SecretAccessKey": c.secret, "Token": c.token}
+        present, exp = self._expiration("container", c)
+        if present:
+            doc["Expiration"] = exp
+        doc["RoleArn"] = st.config["role_arn"]
+        doc["AccountId"] = MOCK_ACCOUNT
+        self._note = "cred_mode:" + self._cred_mode("container").split(":")[0]
+        self._json(200, doc)
 
     # -- STS ------------------------------------------------------------------
 
@@ -2068,6 +2310,64 @@ class Handler(BaseHTTPRequestHandler):
                 '<Message>%s</Message></Error><RequestId>%s</RequestId>'
                 '</ErrorResponse>' % (STS_NS, typ, code, xml_escape(message), self._rid))
         self._respond(status, body.encode(), "text/xml")
+
+    def _sts_echo(self, mode, action, raw_path, query, body, params):
+        """A hostile or careless STS: an error whose message quotes secrets
+        of the request back (sts_echo: session-token, web-identity-token,
+        authorization, canonical-request, all)."""
+        self._note = "sts_echo:" + mode
+        tok = self.headers.get("X-Amz-Security-Token")
+        wit = params.get("WebIdentityToken")
+        authz = self.headers.get("Authorization")
+        parts = []
+        if mode in ("session-token", "all"):
+            parts.append("The security token included in the request is invalid: %s"
+                         % (tok if tok is not None else "(no token; request body: %s)"
+                            % body.decode("utf-8", "replace")))
+        if mode in ("web-identity-token", "all"):
+            parts.append("Couldn't retrieve verification key from your identity provider "
+                         "for token %s" % (wit if wit is not None else "(none)"))
+        if mode in ("authorization", "all"):
+            parts.append("Authorization header: %s" % authz)
+        if mode in ("canonical-request", "all"):
+            cr = self._canonical_for_echo(raw_path + ("?" + query if query else ""),
+                                          body, "sts")
+            if cr is None:
+                parts.append("The request body was %s" % body.decode("utf-8", "replace"))
+            else:
+                parts.append("%s\n\nThe Canonical String for this request should have "
+                             "been\n'%s'\n\nThe String-to-Sign should have been\n'%s'\n"
+                             % (MSG_SIG_MISMATCH, cr[0], cr[1]))
+        code, status = {"session-token": ("InvalidClientTokenId", 403),
+                        "web-identity-token": ("InvalidIdentityToken", 400),
+                        "authorization": ("IncompleteSignature", 400),
+                        "canonical-request": ("SignatureDoesNotMatch", 403),
+                        "all": ("SignatureDoesNotMatch", 403)}[mode]
+        self._sts_error(status, code, " ".join(parts))
+
+    def _canonical_for_echo(self, raw_target, body, service):
+        """(canonical request, string to sign) of this request as botocore
+        computes them from its Authorization header, or None."""
+        authz = (self.headers.get("Authorization") or "").strip()
+        if not authz.startswith("AWS4-HMAC-SHA256 "):
+            return None
+        params = {}
+        for part in authz[len("AWS4-HMAC-SHA256 "):].split(","):
+            k, _, v = part.strip().partition("=")
+            params[k.strip()] = v.strip()
+        try:
+            scope = params["Credential"].split("/")
+            signed = [h.strip().lower() for h in params["SignedHeaders"].split(";")]
+            pairs = [(n, v) for n in signed for v in (self.headers.get_all(n) or [])]
+            req = _VerifierRequest(method=self.command, url="http://mock" + raw_target,
+                                   data=body)
+            req.headers = Headers(pairs)
+            req.context["timestamp"] = (self.headers.get("X-Amz-Date") or "").strip()
+            signer = _VerifierAuth(Credentials(scope[0], "x", None), service, scope[2])
+            cr = signer.canonical_request(req)
+            return cr, signer.string_to_sign(req, cr)
+        except Exception:
+            return None
 
     def handle_sts(self, raw_path, query, body):
         """Query-protocol STS: AssumeRoleWithWebIdentity (unsigned) and
@@ -2093,6 +2393,9 @@ class Handler(BaseHTTPRequestHandler):
         if "sts" in st.config["down"]:
             self._note = "down"
             self._sts_error(503, "ServiceUnavailable", "Service is unavailable", "Receiver")
+            return
+        if st.config.get("sts_echo"):
+            self._sts_echo(st.config["sts_echo"], action, raw_path, query, body, params)
             return
         if params.get("Version") != "2011-06-15" or action not in (
                 "AssumeRoleWithWebIdentity", "AssumeRole"):
@@ -2163,17 +2466,19 @@ class Handler(BaseHTTPRequestHandler):
                                 "Couldn't retrieve verification key from your "
                                 "identity provider, or the token is not valid.")
                 return
-            c = st.issue("web_identity", "ASIAWEBID", lifetime)
+            c = st.issue("web_identity", "ASIAWEBID", lifetime, self._issue_mode("sts"))
             self._source = "web_identity"
         else:
-            c = st.issue("assume_role", "ASIAROLE", lifetime)
+            c = st.issue("assume_role", "ASIAROLE", lifetime, self._issue_mode("sts"))
             self._source = "assume_role"
         role_id = "AROA" + hashlib.md5(role_arn.encode()).hexdigest()[:17].upper()
+        present, exp = self._expiration("sts", c)
+        exp_xml = "" if not present else "<Expiration/>" if exp is None else \
+            "<Expiration>%s</Expiration>" % xml_escape(str(exp))
         creds_xml = ("<Credentials><AccessKeyId>%s</AccessKeyId><SecretAccessKey>%s"
-                     "</SecretAccessKey><SessionToken>%s</SessionToken><Expiration>%s"
-                     "</Expiration></Credentials>" % (c.akid, xml_escape(c.secret),
-                                                      xml_escape(c.token),
-                                                      iso_z(c.reported)))
+                     "</SecretAccessKey><SessionToken>%s</SessionToken>%s"
+                     "</Credentials>" % (c.akid, xml_escape(c.secret),
+                                         xml_escape(c.token), exp_xml))
         user_xml = ("<AssumedRoleUser><Arn>arn:aws:sts::%s:assumed-role/%s/%s</Arn>"
                     "<AssumedRoleId>%s:%s</AssumedRoleId></AssumedRoleUser>"
                     % (account, xml_escape(role_name), xml_escape(session), role_id,

@@ -1302,6 +1302,228 @@ def t_hostile(m):
     c.close()
 
 
+def t_hostile_creds(m):
+    section("hostile credential endpoints, signature echo, expiry waves")
+    c = Client(m)
+    c.reset()
+    T = "/latest/api/token"
+    base = "/latest/meta-data/iam/security-credentials/mock-instance-role"
+    P = "/container/credentials"
+    AUTH = {"Authorization": "mock-container-token"}
+    check("cred_mode rejects unknown mode",
+          c.post_json("/_mock/config", {"cred_mode": {"imds": "nope"}}).status == 400)
+    check("cred_mode rejects unknown source",
+          c.post_json("/_mock/config", {"cred_mode": {"ecs": "normal"}}).status == 400)
+    check("api-token-ctl is imds only",
+          c.post_json("/_mock/config", {"cred_mode": {"container": "api-token-ctl"}}).status == 400)
+
+    def imds():
+        tok = c.req("PUT", T, b"", {"X-aws-ec2-metadata-token-ttl-seconds": "60"}).body.decode()
+        return c.get(base, {"X-aws-ec2-metadata-token": tok})
+
+    def container():
+        return c.get(P, AUTH)
+
+    now = time.time()
+    for name, fetch in (("imds", imds), ("container", container)):
+        c.post_json("/_mock/config", {"cred_mode": {name: "expired"}})
+        j = fetch().json()
+        exp = datetime.datetime.strptime(j["Expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+        check("%s expired: Expiration in the past" % name, exp < now - 60, j["Expiration"])
+        r = c.api(cred=Cr(j["AccessKeyId"], j["SecretAccessKey"], j["Token"]))
+        check("%s expired: credentials refused (ExpiredTokenException)" % name,
+              r.err()[0] == "ExpiredTokenException", r.err())
+        c.post_json("/_mock/config", {"cred_mode": {name: "no-expiration"}})
+        r = fetch()
+        j = r.json()
+        check("%s no-expiration: no Expiration member, credentials work" % name,
+              r.status == 200 and "Expiration" not in j and
+              c.api(cred=Cr(j["AccessKeyId"], j["SecretAccessKey"], j["Token"])).status == 200, j)
+        c.post_json("/_mock/config", {"cred_mode": {name: "expiration-null"}})
+        j = fetch().json()
+        check("%s expiration-null" % name, "Expiration" in j and j["Expiration"] is None)
+        c.post_json("/_mock/config", {"cred_mode": {name: "expiration-number"}})
+        j = fetch().json()
+        check("%s expiration-number" % name, isinstance(j["Expiration"], int) and
+              abs(j["Expiration"] - now - 3600) < 60, j["Expiration"])
+        for odd, pat in (("short-offset", r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+1:0"),
+                         ("big-offset", r".*T\d\d:\d\d:\d\d\+99:99"),
+                         ("feb31", r"\d{4}-02-31T\d\d:\d\d:\d\dZ"),
+                         ("negative-field", r"\d{4}-12--1T.*Z"),
+                         ("negative-hour", r".*T-1:00:00Z"),
+                         ("no-zone", r".*T\d\d:\d\d:\d\d"),
+                         ("short-date", r"\d{4}-1-1T.*Z"),
+                         ("trailing-junk", r".*Z\x00junk")):
+            c.post_json("/_mock/config", {"cred_mode": {name: "odd:" + odd}})
+            j = fetch().json()
+            check("%s odd:%s Expiration %r" % (name, odd, j.get("Expiration")),
+                  isinstance(j.get("Expiration"), str) and re.fullmatch(pat, j["Expiration"]))
+        c.post_json("/_mock/config", {"cred_mode": {name: "expiration:2030-01-01T00:00:00+00:00"}})
+        check("%s expiration:<text> verbatim" % name,
+              fetch().json()["Expiration"] == "2030-01-01T00:00:00+00:00")
+        c.post_json("/_mock/config", {"cred_mode": {name: "token-ctl"}})
+        j = fetch().json()
+        check("%s token-ctl: control characters, no CR/LF" % name,
+              re.search(r"[\x01\x1b\x7f\x0b\x1f]", j["Token"]) and "\r" not in j["Token"]
+              and "\n" not in j["Token"], repr(j["Token"][:60]))
+        c.post_json("/_mock/config", {"cred_mode": {name: "normal"}})
+        j = fetch().json()
+        check("%s back to normal" % name, re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
+                                                       j["Expiration"]) and
+              re.fullmatch(r"[A-Za-z0-9_-]+", j["Token"]))
+    c.post_json("/_mock/config", {"cred_mode": {"imds": "api-token-ctl"}})
+    r = c.req("PUT", T, b"", {"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+    tok = r.body.decode()
+    check("imds api-token-ctl: session token with control characters",
+          re.search(r"[\x01\x1b\x7f]", tok) and "\r" not in tok and "\n" not in tok, repr(tok))
+    check("imds api-token-ctl: the token works when sent back as is",
+          c.get(base, {"X-aws-ec2-metadata-token": tok}).status == 200)
+    c.post_json("/_mock/config", {"cred_mode": {"imds": "normal"}})
+
+    # STS: Expiration modes and echoed secrets
+    ns = "{https://sts.amazonaws.com/doc/2011-06-15/}"
+    wi = {"Action": "AssumeRoleWithWebIdentity", "Version": "2011-06-15",
+          "RoleArn": "arn:aws:iam::123456789012:role/webrole", "RoleSessionName": "sess1",
+          "WebIdentityToken": "mock-web-identity-token"}
+    ar = {"Action": "AssumeRole", "Version": "2011-06-15",
+          "RoleArn": "arn:aws:iam::210987654321:role/target", "RoleSessionName": "s2"}
+
+    def sts_exp(r):
+        x = ET.fromstring(r.body)
+        return x.find(ns + "AssumeRoleResult").find(ns + "Credentials").find(ns + "Expiration")
+
+    c.post_json("/_mock/config", {"cred_mode": {"sts": "expired"}})
+    e = sts_exp(c.sts(ar, signed_by=STATIC))
+    check("sts expired: Expiration in the past", e is not None and
+          datetime.datetime.strptime(e.text, "%Y-%m-%dT%H:%M:%SZ").replace(
+              tzinfo=datetime.timezone.utc).timestamp() < time.time() - 60, e.text)
+    c.post_json("/_mock/config", {"cred_mode": {"sts": "no-expiration"}})
+    check("sts no-expiration: no Expiration element", sts_exp(c.sts(ar, signed_by=STATIC)) is None)
+    c.post_json("/_mock/config", {"cred_mode": {"sts": "odd:big-offset"}})
+    check("sts odd:big-offset", sts_exp(c.sts(ar, signed_by=STATIC)).text.endswith("+99:99"))
+    c.post_json("/_mock/config", {"cred_mode": {"sts": "normal"}})
+
+    def sts_msg(r):
+        x = ET.fromstring(r.body)
+        e = x.find(ns + "Error")
+        return e.find(ns + "Code").text, e.find(ns + "Message").text or ""
+
+    check("sts_echo rejects unknown mode",
+          c.post_json("/_mock/config", {"sts_echo": "x"}).status == 400)
+    c.post_json("/_mock/config", {"sts_echo": "session-token"})
+    r = c.sts(ar, signed_by=SESSION)
+    code, msg = sts_msg(r)
+    check("sts_echo session-token quotes the session token", r.status == 403 and
+          code == "InvalidClientTokenId" and SESSION.token in msg, msg)
+    c.post_json("/_mock/config", {"sts_echo": "web-identity-token"})
+    code, msg = sts_msg(c.sts(wi))
+    check("sts_echo web-identity-token quotes the JWT", code == "InvalidIdentityToken" and
+          "mock-web-identity-token" in msg, msg)
+    c.post_json("/_mock/config", {"sts_echo": "authorization"})
+    code, msg = sts_msg(c.sts(ar, signed_by=SESSION))
+    check("sts_echo authorization quotes the Authorization header",
+          "AWS4-HMAC-SHA256 Credential=" + SESSION.akid in msg and "Signature=" in msg, msg)
+    c.post_json("/_mock/config", {"sts_echo": "canonical-request"})
+    code, msg = sts_msg(c.sts(ar, signed_by=SESSION))
+    check("sts_echo canonical-request quotes the canonical request with the token",
+          code == "SignatureDoesNotMatch" and "x-amz-security-token:" + SESSION.token in msg and
+          "The String-to-Sign should have been\n'AWS4-HMAC-SHA256\n" in msg, msg)
+    c.post_json("/_mock/config", {"sts_echo": "all"})
+    code, msg = sts_msg(c.sts(dict(ar, WebIdentityToken="jwt-in-body"), signed_by=SESSION))
+    check("sts_echo all", SESSION.token in msg and "jwt-in-body" in msg and
+          "Credential=" in msg, msg)
+    c.post_json("/_mock/config", {"sts_echo": None})
+    check("sts_echo off", c.sts(ar, signed_by=SESSION).status == 200)
+
+    # Customer Profiles: InvalidSignatureException quoting the canonical request
+    def body_hash(ids):
+        return hashlib.sha256(json.dumps({"ProfileIds": ids}).encode()).hexdigest()
+
+    r = c.api(path="/mock/secret=rotated/sigecho=on" + MP, cred=SESSION, ids=[RICH])
+    t, msg = r.err()
+    check("sigecho=on: InvalidSignatureException quotes canonical request and string to sign",
+          r.status == 403 and t == "InvalidSignatureException" and
+          msg.startswith("The request signature we calculated does not match") and
+          "The Canonical String for this request should have been\n'POST\n/mock/secret%3Drotated"
+          in msg and "\nx-amz-security-token:" + SESSION.token + "\n" in msg and
+          body_hash([RICH]) + "'" in msg and
+          "The String-to-Sign should have been\n'AWS4-HMAC-SHA256\n" in msg and
+          "/eu-west-2/profile/aws4_request\n" in msg, msg)
+    r = c.api(path="/mock/secret=rotated" + MP, cred=SESSION)
+    check("no echo by default", r.err()[1] == mock_aws.MSG_SIG_MISMATCH, r.err())
+    c.post_json("/_mock/config", {"sig_echo": "always"})
+    r = c.api(cred=SESSION)
+    check("sig_echo always: even a right signature is refused, with the echo",
+          r.status == 403 and SESSION.token in r.err()[1], r.err())
+    r = c.api(path="/mock/sigecho=off" + MP, cred=SESSION)
+    check("sigecho=off overrides the config", r.status == 200)
+    c.post_json("/_mock/config", {"sig_echo": "off"})
+    check("sig_echo off", c.api(cred=SESSION).status == 200)
+    check("sig_echo rejects bad value", c.post_json("/_mock/config", {"sig_echo": 1}).status == 400)
+
+    # expiry waves
+    c.reset()
+    ja = container().json()
+    A = Cr(ja["AccessKeyId"], ja["SecretAccessKey"], ja["Token"])
+    check("expire_wave validated", c.post_json("/_mock/config", {
+        "expire_wave": {"after_requests": -1}}).status == 400)
+    c.post_json("/_mock/config", {"expire_wave": {"after_requests": 3, "sources": ["container"]}})
+    s = c.stats()
+    check("wave armed", s["wave"]["armed"] and s["wave"]["requests_to_go"] == 3, s["wave"])
+    st1 = [c.api(cred=A).status for _ in range(2)]
+    r3 = c.api(cred=A)
+    r4 = c.api(cred=A)
+    check("wave: requests before it pass, the one that starts it and later ones get "
+          "ExpiredTokenException", st1 == [200, 200] and
+          r3.err()[0] == "ExpiredTokenException" and r4.err()[0] == "ExpiredTokenException",
+          (st1, r3.err(), r4.err()))
+    check("wave: other sources unaffected", c.api(cred=STATIC).status == 200 and
+          c.api(cred=SESSION).status == 200)
+    jb = container().json()
+    B = Cr(jb["AccessKeyId"], jb["SecretAccessKey"], jb["Token"])
+    check("wave: credentials fetched after it work", c.api(cred=B).status == 200)
+    s = c.stats()
+    check("wave counters", s["wave"]["waves"] == 1 and s["wave"]["rejected"] == 2 and
+          s["wave"]["fetches_since"]["container"] == 1 and
+          s["wave"]["fetches_since"]["total"] == 1 and not s["wave"]["armed"], s["wave"])
+    # in-flight requests of the wave are all rejected
+    res = [None] * 6
+
+    def slow(i):
+        cc = Client(m)
+        res[i] = cc.api(path="/mock/latency=400" + MP, cred=B)
+        cc.close()
+
+    ts = [threading.Thread(target=slow, args=(i,)) for i in range(6)]
+    for t in ts:
+        t.start()
+    time.sleep(0.15)
+    c.post_json("/_mock/config", {"expire_wave": {"after_requests": 0, "sources": ["container"]}})
+    for t in ts:
+        t.join()
+    check("wave: all in-flight requests get ExpiredTokenException",
+          all(x.status == 403 and x.err()[0] == "ExpiredTokenException" for x in res),
+          [(x.status, x.err()[0]) for x in res])
+    s = c.stats()
+    check("wave re-armed: counters restart", s["wave"]["rejected"] == 6 and
+          s["wave"]["fetches_since"]["total"] == 0, s["wave"])
+    for _ in range(2):
+        container()
+    c.sts(ar, signed_by=STATIC)
+    s = c.stats()
+    check("wave: fetches counted per source", s["wave"]["fetches_since"] == {
+        "imds": 0, "container": 2, "web_identity": 0, "assume_role": 1, "total": 3},
+        s["wave"]["fetches_since"])
+    c.post_json("/_mock/config", {"expire_wave": None})
+    check("wave off: old credentials accepted again", c.api(cred=B).status == 200)
+    s = c.stats()
+    check("credential_hits per endpoint", s["credential_hits"]["container"] >= 4 and
+          s["credential_hits"]["sts_assume_role"] == 1 and "imds" in s["credential_hits"] and
+          "sts_web_identity" in s["credential_hits"], s["credential_hits"])
+    c.close()
+
+
 def t_imds(m):
     section("IMDSv2")
     c = Client(m)
@@ -1771,7 +1993,7 @@ def main():
         t_golden()
         m = Mock(root, "m1", ["--regions", "eu-west-2,us-east-1"])
         for t in (t_startup, t_tls, t_happy, t_auth, t_validation, t_faults, t_variants,
-                  t_control, t_quota, t_hostile, t_imds, t_container, t_sts, t_robust, t_concurrency, t_log,
+                  t_control, t_quota, t_hostile, t_imds, t_container, t_sts, t_hostile_creds, t_robust, t_concurrency, t_log,
                   t_stop):
             try:
                 t(m)

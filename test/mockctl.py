@@ -13,6 +13,18 @@
                                      GetSegmentMembership replies mutated, RNG seeded
                                      with SEED; KINDS "all" or a comma list
     mockctl.py hostile off           back to normal replies
+    mockctl.py cred-mode SOURCE MODE SOURCE imds|container|sts; MODE normal, expired,
+                                     no-expiration, expiration-null, expiration-number,
+                                     token-ctl, api-token-ctl (imds), expiration:TEXT,
+                                     odd:NAME (short-offset big-offset feb31 ...)
+    mockctl.py sts-echo WHAT|off     STS errors quote session-token, web-identity-token,
+                                     authorization, canonical-request or all
+    mockctl.py sig-echo off|on|always   InvalidSignatureException quotes the
+                                     canonical request (with the token) and string to sign
+    mockctl.py expire-wave N [SOURCE,...]|off   after N more requests, credentials
+                                     issued before get ExpiredTokenException (also in
+                                     flight); stats wave.fetches_since.total counts
+                                     refreshes since
     mockctl.py hostile-log [SINCE]   hostile log entries after seq SINCE, one JSON
                                      object a line (the full log is DIR/hostile.jsonl)
 
@@ -72,6 +84,21 @@ def main(argv):
                 since = e["seq"]
             if not r["entries"]:
                 break
+    elif cmd == "cred-mode" and len(argv) == 4:
+        call("POST", "/_mock/config", json.dumps({"cred_mode": {argv[2]: argv[3]}}))
+    elif cmd == "sts-echo" and len(argv) == 3:
+        call("POST", "/_mock/config",
+             json.dumps({"sts_echo": None if argv[2] == "off" else argv[2]}))
+    elif cmd == "sig-echo" and len(argv) == 3:
+        call("POST", "/_mock/config", json.dumps({"sig_echo": argv[2]}))
+    elif cmd == "expire-wave" and len(argv) in (3, 4):
+        if argv[2] == "off":
+            w = None
+        else:
+            w = {"after_requests": int(argv[2])}
+            if len(argv) == 4:
+                w["sources"] = [x for x in argv[3].split(",") if x]
+        call("POST", "/_mock/config", json.dumps({"expire_wave": w}))
     elif cmd == "latency" and len(argv) == 3:
         ms = None if argv[2] == "default" else float(argv[2])
         call("POST", "/_mock/config", json.dumps({"latency_ms": ms}))
