@@ -32,6 +32,9 @@
 #   no-escape   under failure_rows no request failure escapes as an error
 #   clean-text  failure messages made here and error message/detail/hint
 #               are valid UTF-8 without control characters
+#   5xx         under failure_rows, the failure rows of a request whose last
+#               reply was a 500/503 (whatever its body) carry that status and
+#               the x-amzn-ErrorType name
 #   session     each session survives all its calls (same backend pid) and
 #               a normal call afterwards returns the right rows
 #
@@ -270,6 +273,20 @@ for c in calls:
                 e = final.get(pid)
                 if MADE_HERE.search(fmsg):
                     rowkinds["failure: made here"] += 1
+                    if e is not None and e["mut"] and e["status"] == 200 and not any(
+                            m["class"] in ("invalid", "omit") for m in e["mut"]):
+                        # not a defect by itself: the reply was usable but odd
+                        rowkinds["failure: made here, last reply usable"] += 1
+                    if (e is not None and e["status"] in (500, 503) and mode == "failure_rows"
+                            and "truncate-conn" not in e["kinds"]):
+                        etype = ("InternalServerException" if e["status"] == 500
+                                 else "ServiceUnavailableException")
+                        if fst != str(e["status"]) or etype not in fmsg:
+                            bad("5xx: failure row keeps the HTTP status and x-amzn-ErrorType",
+                                "%s: id %s (request seq %d, HTTP %d, %s): status %r, %r" % (
+                                    where, pid, e["seq"], e["status"],
+                                    "; ".join(m.get("detail", "") for m in e["mut"]),
+                                    fst, fmsg[:200]))
                     if e is None:
                         bad("no-spurious: failure row for an id the mock never saw",
                             "%s: id %s: %s" % (where, pid, fmsg[:200]))
