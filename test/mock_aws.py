@@ -1835,7 +1835,7 @@ class Handler(BaseHTTPRequestHandler):
             st.accepted(cred.source, len(uniq))
             return
         hr = HostileReply(random.Random(sub), segment, uniq, self._rid)
-        for k in kinds:
+        for k in sorted(kinds, key=HostileReply.ORDER.get):
             hr.apply(k)
         data = hr.render()
         self._note = "hostile:" + "+".join(kinds)
@@ -2650,6 +2650,11 @@ class HostileReply:
         omit         "id" is not answered: its row must be a failure row
     """
 
+    # Kinds that remove or replace entries go first, so that no later label
+    # refers to content that is not sent.
+    ORDER = dict((k, 0 if k == "missing-id" else 1 if k == "type-swap" else 2)
+                 for k in HOSTILE_KINDS)
+
     def __init__(self, rng, segment, uniq, rid):
         self.rng = rng
         self.segment = segment
@@ -2710,15 +2715,24 @@ class HostileReply:
     def failure_entries(self):
         return [e for a, i, e in self.entries() if a == "Failures"]
 
+    def attach_profiles(self):
+        if self.top.get("Profiles") is None:  # swapped to null: send the new list
+            self.top["Profiles"] = self.profiles
+
     def attach_failures(self):
-        if "Failures" not in self.top:
+        if self.top.get("Failures", 0) is None:
+            self.top["Failures"] = self.failures
+        elif "Failures" not in self.top:
             # keep the key order of the API: Failures before LastComputedAt
             lca = self.top.pop("LastComputedAt")
             self.top["Failures"] = self.failures
             self.top["LastComputedAt"] = lca
 
-    def other_type(self, orig, allow_null=True, allow_string=True, allow_number=True):
-        choices = ["object", "array", "bool"]
+    def other_type(self, orig, allow_null=True, allow_string=True, allow_number=True,
+                   allow_object=True):
+        choices = ["array", "bool"]
+        if allow_object:
+            choices.append("object")
         if allow_number:
             choices.append("number")
         if allow_string:
@@ -2737,6 +2751,17 @@ class HostileReply:
         if t == "string":
             return t, json.dumps(orig, ensure_ascii=False)[:200]
         return t, None
+
+    def put_attr(self, e, key, val):
+        """Profile.Attributes[key] = val (Profile[key] when another mutation
+        made Attributes something else).  Returns where it went."""
+        prof = e["Profile"]
+        a = prof.setdefault("Attributes", {})
+        if isinstance(a, dict):
+            a[key] = val
+            return "Profile.Attributes." + key
+        prof[key] = val
+        return "Profile." + key
 
     def profile_string_target(self):
         """A string member of a random PRESENT profile: (entry, container, key)."""
@@ -2793,6 +2818,11 @@ class HostileReply:
             if typ == "null":
                 for pid in ids:
                     self.note("type-swap", "omit", pid, t, "%s -> null" % t)
+                # later mutations must not touch entries that are not sent
+                if t == "Profiles":
+                    self.profiles = []
+                else:
+                    self.failures = []
             else:
                 self.note("type-swap", "invalid", None, t, "%s -> %s" % (t, typ))
         elif t == "LastComputedAt":
@@ -2827,16 +2857,13 @@ class HostileReply:
             self.note("type-swap", "invalid", pid, "Profiles." + t, "%s -> %s" % (t, typ))
         else:  # Profile
             e = r.choice(self.present())
-            typ, val = self.other_type(e["ProfileId"], allow_null=False)
+            typ, val = self.other_type(e["ProfileId"], allow_null=False, allow_object=False)
             e["Profile"] = val
             self.note("type-swap", "invalid", e["ProfileId"], "Profiles.Profile",
                       "Profile -> " + typ)
 
     def m_profile_type_swap(self):
-        p = self.present()
-        if not p:
-            return self.m_type_swap()
-        e = self.rng.choice(p)
+        e = self.rng.choice(self.present())  # IndexError: not applicable
         prof = e["Profile"]
         k = self.rng.choice([x for x in prof if x != "ProfileId"])
         typ, val = self.other_type(prof[k])
@@ -2869,9 +2896,8 @@ class HostileReply:
             self.note("huge-number", "invalid", e["ProfileId"], "Failures.Status", tok)
         else:
             e = r.choice(self.present())
-            e["Profile"].setdefault("Attributes", {})["hostileNumber"] = self.raw(tok)
-            self.note("huge-number", "value", e["ProfileId"],
-                      "Profile.Attributes.hostileNumber", tok)
+            where = self.put_attr(e, "hostileNumber", self.raw(tok))
+            self.note("huge-number", "value", e["ProfileId"], where, tok)
 
     def m_deep_nesting(self):
         r = self.rng
@@ -2892,37 +2918,38 @@ class HostileReply:
         else:
             e = r.choice(self.present())
             depth = r.choice([100, 300, 100000])
-            e["Profile"].setdefault("Attributes", {})["nested"] = self.raw(
-                b"[" * depth + b"1" + b"]" * depth)
-            self.note("deep-nesting", "value", e["ProfileId"], "Profile.Attributes.nested",
+            where = self.put_attr(e, "nested", self.raw(b"[" * depth + b"1" + b"]" * depth))
+            self.note("deep-nesting", "value", e["ProfileId"], where,
                       "%d nested arrays (balanced)" % depth)
+
+    def str_messages(self):
+        return [e for e in self.failure_entries() if isinstance(e.get("Message"), str)]
+
+    def sdn_is_str(self):
+        return isinstance(self.top.get("SegmentDefinitionName"), str)
 
     def m_bad_utf8(self):
         r = self.rng
         bad = r.choice(BAD_UTF8)
-        places = ["SegmentDefinitionName"]
-        if self.failure_entries():
-            places.append("Message")
-        if self.present():
-            places.append("Profile")
-        pl = r.choice(places)
         marker = self.raw(bad, in_string=True)
+        places = ["SegmentDefinitionName"] if self.sdn_is_str() else []
+        if self.str_messages():
+            places.append("Message")
+        tgt = self.profile_string_target()
+        if tgt is not None:
+            places.append("Profile")
+        pl = r.choice(places)  # IndexError: not applicable
         if pl == "SegmentDefinitionName":
-            self.top["SegmentDefinitionName"] = self.segment + marker
+            self.top["SegmentDefinitionName"] += marker
             pid = None
         elif pl == "Message":
-            e = r.choice(self.failure_entries())
-            e["Message"] = "Profile " + marker + " not found"
+            e = r.choice(self.str_messages())
+            e["Message"] = e["Message"][:8] + marker + e["Message"][8:]
             pid = e["ProfileId"]
         else:
-            tgt = self.profile_string_target()
-            if tgt is None:
-                self.top["SegmentDefinitionName"] = self.segment + marker
-                pl, pid = "SegmentDefinitionName", None
-            else:
-                e, c, k = tgt
-                c[k] = c[k][:3] + marker + c[k][3:]
-                pid = e["ProfileId"]
+            e, c, k = tgt
+            c[k] = c[k][:3] + marker + c[k][3:]
+            pid = e["ProfileId"]
         self.note("bad-utf8", "invalid", pid, pl, bad.hex())
 
     def m_lone_surrogate(self):
@@ -2934,23 +2961,24 @@ class HostileReply:
             e, c, k = tgt
             c[k] = c[k] + marker
             self.note("lone-surrogate", "value", e["ProfileId"], "Profile." + k, esc)
-        elif self.failure_entries() and r.random() < 0.5:
-            e = r.choice(self.failure_entries())
-            e["Message"] = "Profile not found " + marker
+        elif self.str_messages() and (r.random() < 0.5 or not self.sdn_is_str()):
+            e = r.choice(self.str_messages())
+            e["Message"] += " " + marker
             self.note("lone-surrogate", "transparent", e["ProfileId"], "Failures.Message", esc)
-        else:
-            self.top["SegmentDefinitionName"] = self.segment + marker
+        elif self.sdn_is_str():
+            self.top["SegmentDefinitionName"] += marker
             self.note("lone-surrogate", "transparent", None, "SegmentDefinitionName", esc)
+        else:
+            raise IndexError("no string to put it in")
 
     def m_control_chars(self):
         r = self.rng
         txt = r.choice(CONTROL_TEXTS)
         pl = r.choice(["profile", "profile-raw", "message", "unknown"])
-        if pl in ("profile", "profile-raw"):
-            tgt = self.profile_string_target()
-            if tgt is None:
-                pl = "unknown"
-        if pl == "message" and not self.failure_entries():
+        tgt = self.profile_string_target()
+        if pl in ("profile", "profile-raw") and tgt is None:
+            pl = "unknown"
+        if pl == "message" and not self.str_messages():
             pl = "unknown"
         if pl == "profile":
             e, c, k = tgt
@@ -2963,8 +2991,8 @@ class HostileReply:
             self.note("control-chars", "invalid", e["ProfileId"], "Profile." + k,
                       "raw bytes 01 1b 7f in a string")
         elif pl == "message":
-            e = r.choice(self.failure_entries())
-            e["Message"] = txt + " Profile not found"
+            e = r.choice(self.str_messages())
+            e["Message"] = txt + " " + e["Message"]
             self.note("control-chars", "transparent", e["ProfileId"], "Failures.Message",
                       repr(txt))
         else:
@@ -2986,6 +3014,7 @@ class HostileReply:
                 self.attach_failures()
             else:
                 self.profiles.append({"ProfileId": pid, "QueryResult": "ABSENT"})
+                self.attach_profiles()
             self.note("duplicate-id", "invalid", pid, "Profiles+Failures",
                       "id in both arrays")
 
@@ -2997,6 +3026,7 @@ class HostileReply:
             pid = "%032x" % r.getrandbits(128)
         if r.random() < 0.5:
             self.profiles.append({"ProfileId": pid, "QueryResult": "ABSENT"})
+            self.attach_profiles()
             where = "Profiles"
         else:
             self.failures.append({"ProfileId": pid, "Message": "Profile not found",
@@ -3013,10 +3043,12 @@ class HostileReply:
         ids = set()
         for arr, _, e in gone:
             ids.add(e["ProfileId"])
-        self.profiles[:] = [e for e in self.profiles
-                            if not (isinstance(e, dict) and e.get("ProfileId") in ids)]
-        self.failures[:] = [e for e in self.failures
-                            if not (isinstance(e, dict) and e.get("ProfileId") in ids)]
+        def gone(e):
+            return isinstance(e, dict) and isinstance(e.get("ProfileId"), str) and \
+                e["ProfileId"] in ids
+
+        self.profiles[:] = [e for e in self.profiles if not gone(e)]
+        self.failures[:] = [e for e in self.failures if not gone(e)]
         for pid in sorted(ids):
             self.note("missing-id", "omit", pid, None, "left out of the reply")
 
@@ -3026,12 +3058,11 @@ class HostileReply:
         s = (_HUGE_PATTERN * (n // len(_HUGE_PATTERN) + 1))[:n]
         if self.present() and r.random() < 0.7:
             e = r.choice(self.present())
-            e["Profile"].setdefault("Attributes", {})["hostileBlob"] = s
-            self.note("huge-string", "value", e["ProfileId"], "Profile.Attributes.hostileBlob",
-                      "%d characters" % n)
-        elif self.failure_entries():
-            e = r.choice(self.failure_entries())
-            e["Message"] = s
+            where = self.put_attr(e, "hostileBlob", s)
+            self.note("huge-string", "value", e["ProfileId"], where, "%d characters" % n)
+        elif self.str_messages():
+            e = r.choice(self.str_messages())
+            e["Message"] += " " + s
             self.note("huge-string", "transparent", e["ProfileId"], "Failures.Message",
                       "%d characters" % n)
         else:

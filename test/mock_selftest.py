@@ -1168,6 +1168,65 @@ def hostile_interpret(status, body, asked):
     return "ok", out
 
 
+def hostile_label_problems(status, body, uniq, muts, valued, want):
+    """What is wrong with the labels of one mutated reply (empty: nothing).
+    want: the unmutated answers (hostile_interpret of the normal reply)."""
+    out = []
+    classes = {mu["class"] for mu in muts}
+    verdict, got = hostile_interpret(status, body, uniq)
+    if "invalid" in classes:
+        return [] if verdict == "invalid" else [("labelled invalid but reads fine", muts)]
+    if verdict != "ok" and "recursion" in str(got) and None in valued.values():
+        return []  # a value too deep for any JSON reader here (sha null)
+    if verdict != "ok":
+        return [("labelled usable but " + str(got), muts)]
+    omitted = {mu["id"] for mu in muts if mu["class"] == "omit"}
+    for pid in uniq:
+        if pid in omitted:
+            if pid in got:
+                out.append(("omitted id answered", pid))
+        elif pid not in got:
+            out.append(("id missing without omit label", pid))
+        elif pid in valued:
+            if got[pid][0] != want[pid][0] or got[pid][1] != valued[pid]:
+                out.append(("value label wrong", pid, got[pid], valued[pid]))
+        elif got[pid][0] != want[pid][0] or (got[pid][0] != "FAIL" and
+                                             got[pid][1] != want[pid][1]):
+            out.append(("unlabelled change", pid, got[pid][0], want[pid][0], muts))
+    return out
+
+
+def t_hostile_offline():
+    """HostileReply without the server: many random combinations of kinds
+    (the combinations the HTTP test cannot afford), every label checked."""
+    section("hostile replies: label check of random combinations")
+    ids = ids_of(40, 81) + ["f" + x[1:] for x in ids_of(8, 82)]
+    problems = []
+    errors = []
+    for n in range(500):
+        r = random.Random(n)
+        seg = r.choice(sorted(LCA))
+        asked = list(dict.fromkeys(r.sample(ids, r.randint(1, 20))))
+        kinds = list(dict.fromkeys(r.choice(mock_aws.HOSTILE_KINDS)
+                                   for _ in range(r.randint(1, 3))))
+        hr = mock_aws.HostileReply(random.Random(n), seg, asked, "rid")
+        try:
+            for k in sorted(kinds, key=mock_aws.HostileReply.ORDER.get):
+                hr.apply(k)
+            body = hr.render()
+            hashes = hr.profile_hashes()
+        except Exception as e:
+            errors.append((n, kinds, repr(e)))
+            continue
+        if hr.conn_cut:
+            continue
+        want = hostile_interpret(200, mock_aws.normal_body(seg, asked), asked)[1]
+        problems += [(n, kinds) + x for x in hostile_label_problems(
+            hr.status, body, asked, hr.muts, hashes, want)]
+    check("500 random combinations: no exception", not errors, errors[:3])
+    check("500 random combinations: every label true", not problems, problems[:3])
+
+
 def t_hostile(m):
     section("hostile replies")
     c = Client(m)
@@ -1186,12 +1245,13 @@ def t_hostile(m):
     unmut = {}
     bad_labels = []
     seen_kinds = {}
-    for kind in mock_aws.HOSTILE_KINDS:
-        for i in range(24):
+    # each kind alone, then 1 to 3 kinds at once (labels must hold together)
+    for kind, count in [(k, 20) for k in mock_aws.HOSTILE_KINDS] + [("all", 120)]:
+        for i in range(count):
             seg = segs[i % 4]
-            asked = ids[i:i + 1 + (i * 7) % 40] + ([ids[40 + i % 8]] if i % 3 else [])
-            path = "/mock/hostile=1/hseed=%d/hkinds=%s/domains/demo-domain/segments/%s/membership" \
-                % (i, kind, seg)
+            asked = ids[i % 40:i % 40 + 1 + (i * 7) % 40] + ([ids[40 + i % 8]] if i % 3 else [])
+            path = "/mock/hostile=1/hseed=%d/%sdomains/demo-domain/segments/%s/membership" \
+                % (i, "" if kind == "all" else "hkinds=%s/" % kind, seg)
             try:
                 r = c.api(path=path, ids=asked)
                 status, body, hdrs = r.status, r.body, r.headers
@@ -1205,10 +1265,12 @@ def t_hostile(m):
             e = e[0]
             since = e["seq"]
             uniq = list(dict.fromkeys(asked))
-            check("hostile %s #%d: kinds, ids, rid" % (kind, i), e["kinds"] == [kind] and
-                  e["ids"] == uniq and e["segment"] == seg, e)
+            check("hostile %s #%d: kinds, ids, rid" % (kind, i), (
+                e["kinds"] == [kind] if kind != "all" else
+                1 <= len(e["kinds"]) <= 3 and len(set(e["kinds"])) == len(e["kinds"]))
+                and e["ids"] == uniq and e["segment"] == seg, e)
             for mu in e["mut"]:
-                seen_kinds.setdefault(kind, set()).add(mu["class"])
+                seen_kinds.setdefault(mu["kind"], set()).add(mu["class"])
             classes = {mu["class"] for mu in e["mut"]}
             # unmutated answers, from the mock's own normal reply
             key = (seg, tuple(uniq))
@@ -1218,7 +1280,7 @@ def t_hostile(m):
             want = unmut[key]
             if status is None:
                 check("hostile %s #%d: cut connection labelled invalid" % (kind, i),
-                      "invalid" in classes and kind == "truncate-conn", e)
+                      "invalid" in classes and "truncate-conn" in e["kinds"], e)
                 continue
             if kind == "hostile-headers":
                 rq = hdrs.get("x-amzn-requestid", "")
@@ -1231,33 +1293,8 @@ def t_hostile(m):
                 check("error-500 #%d: 5xx with x-amzn-ErrorType" % i, status in (500, 503) and
                       hdrs.get("x-amzn-errortype", "").split(":")[0] in (
                           "InternalServerException", "ServiceUnavailableException"), status)
-            verdict, got = hostile_interpret(status, body, uniq)
-            if "invalid" in classes:
-                if verdict != "invalid":
-                    bad_labels.append((kind, i, "labelled invalid but reads fine", e["mut"]))
-                continue
-            if verdict != "ok" and "recursion" in str(got) and None in e.get(
-                    "profile_sha256", {}).values():
-                continue  # a value too deep for any JSON reader here (sha null)
-            if verdict != "ok":
-                bad_labels.append((kind, i, "labelled usable but " + str(got), e["mut"]))
-                continue
-            omitted = {mu["id"] for mu in e["mut"] if mu["class"] == "omit"}
-            valued = e.get("profile_sha256", {})
-            for pid in uniq:
-                if pid in omitted:
-                    if pid in got:
-                        bad_labels.append((kind, i, "omitted id answered", pid))
-                elif pid not in got:
-                    bad_labels.append((kind, i, "id missing without omit label", pid))
-                elif pid in valued:
-                    if got[pid][0] != want[pid][0] or got[pid][1] != valued[pid]:
-                        bad_labels.append((kind, i, "value label wrong", pid, got[pid],
-                                           valued[pid]))
-                elif got[pid][0] != want[pid][0] or (got[pid][0] != "FAIL" and
-                                                     got[pid][1] != want[pid][1]):
-                    bad_labels.append((kind, i, "unlabelled change", pid, got[pid][0],
-                                       want[pid][0]))
+            bad_labels += [(kind, i) + x for x in hostile_label_problems(
+                status, body, uniq, e["mut"], e.get("profile_sha256", {}), want)]
     check("every mutation's label matches what was sent", not bad_labels, bad_labels[:3])
     check("every kind applied", set(seen_kinds) == set(mock_aws.HOSTILE_KINDS),
           set(mock_aws.HOSTILE_KINDS) - set(seen_kinds))
@@ -1297,7 +1334,7 @@ def t_hostile(m):
           c.stats()["hostile"]["requests"] == 150)
     with open(os.path.join(m.dir, "hostile.jsonl")) as f:
         lines = [json.loads(x) for x in f]
-    check("hostile.jsonl has every entry", len(lines) >= 24 * len(mock_aws.HOSTILE_KINDS) + 300
+    check("hostile.jsonl has every entry", len(lines) >= 20 * len(mock_aws.HOSTILE_KINDS) + 420
           and lines[-1]["seq"] == st["hostile"]["last_seq"], len(lines))
     c.close()
 
@@ -1991,6 +2028,11 @@ def main():
     m = None
     try:
         t_golden()
+        try:
+            t_hostile_offline()
+        except Exception:
+            import traceback
+            check("t_hostile_offline raised", False, traceback.format_exc())
         m = Mock(root, "m1", ["--regions", "eu-west-2,us-east-1"])
         for t in (t_startup, t_tls, t_happy, t_auth, t_validation, t_faults, t_variants,
                   t_control, t_quota, t_hostile, t_imds, t_container, t_sts, t_hostile_creds, t_robust, t_concurrency, t_log,
