@@ -30,6 +30,7 @@ routes.  Files written into DIR (all mode 0644, written atomically):
     server-key.pem  its key (a throwaway test key)
     wrong-ca.pem    an unrelated CA (for "wrong CA" tests)
     http.port, https.port   the port numbers (decimal + newline)
+    hostile.jsonl   the hostile-mode log (see Hostile replies)
     mock.pid        written LAST: the "ready" signal.  Removed on clean exit.
 SIGTERM / SIGINT: stop accepting, exit 0.
 
@@ -115,8 +116,118 @@ Scenario options (path segments before /domains/, name=value, a leading
     token=expired|invalid any request carrying a session token is rejected
     skew=<seconds>        mock clock = real time + skew (may be negative)
     errstyle=header|type  force one error style (extension to the spec)
+    sigecho=off|on|always quote the canonical request in signature errors
+    hostile=<0..1> [hseed=<int>] [hkinds=<k>.<k>...]   hostile replies (below)
 The "victim" of a variant is the first distinct id of the request.  Faults and
 variants are applied after authentication, validation and resource checks.
+
+Hostile replies (issue 8: fuzzing the reply parser through SQL)
+---------------------------------------------------------------
+Turned on per request by the path options hostile=RATE [hseed=N]
+[hkinds=k.k...] or for every request by POST /_mock/config {"hostile":
+{"rate": 0..1, "seed": int, "kinds": [..] | "all"}} (null = off;
+mockctl.py hostile RATE [SEED [KINDS]] / hostile off).  After
+authentication, validation and the resource checks, a RATE share of the
+GetSegmentMembership replies (drawn from one RNG per (seed, kinds, rate),
+reset by /_mock/reset) is mutated in 1 to 3 of these ways:
+    truncate          body cut (0..99.9%), Content-Length matches the cut body
+    truncate-conn     full Content-Length announced, half sent, connection closed
+    type-swap         SegmentDefinitionName/Profiles/Failures/LastComputedAt, an
+                      entry, ProfileId/QueryResult/Profile/Status/Message get
+                      another JSON type (string/number/object/array/bool/null)
+    profile-type-swap a member inside one Profile gets another type
+    huge-number       1e1000000 / 1e308 / -1e400 / 123456789012345678901234567890
+                      in an unknown member (top level or entry), Status,
+                      LastComputedAt or Profile.Attributes.hostileNumber
+    deep-nesting      body of 100,000 '[' (or 50,000 '{"a":'), a balanced
+                      100,000-deep array in an unknown member, or 100/300/100,000
+                      deep in Profile.Attributes.nested
+    bad-utf8          invalid UTF-8 bytes inside a string (ff, fe ff, c3 28,
+                      CESU surrogate ed a0 80, 5-byte, overlong, cut sequence)
+    lone-surrogate    \ud800, \udc00, \udbff\u0041, \ud83c escapes in a string
+    control-chars     terminal escapes, BEL, DEL, C1 CSI, CR/LF, backspaces in
+                      a Profile string (escaped), raw in a string (invalid
+                      JSON), in Failures Message or an unknown member
+    duplicate-id      an entry repeated, or one id in Profiles and Failures
+    unasked-id        an entry for an id not asked for
+    missing-id        1, half or all entries left out
+    huge-string       64 KiB / 1 MiB / 3 MiB of mixed 1-4 byte characters in
+                      Profile.Attributes.hostileBlob, a Failures Message or an
+                      unknown member
+    content-type      text/html, application/x-amz-json-1.1, text/plain,
+                      utf-16 charset, or no Content-Type at all
+    error-500         500/503 with a valid x-amzn-ErrorType header and a body
+                      holding huge numbers, HTML, unterminated JSON, 100,000
+                      '[', bad UTF-8, 3,000 multi-byte characters, escapes
+                      or nothing
+    hostile-headers   x-amzn-RequestId with terminal escapes, BEL/BS/DEL, a C1
+                      byte, a Latin-1 byte, or 8,192 / 65,000 characters (half
+                      of the time on a 500 reply, so that it gets quoted)
+Every request served in hostile mode, mutated or not, is logged: one JSON
+object a line in DIR/hostile.jsonl and in memory for GET
+/_mock/hostile-log?since=SEQ&limit=N ({"entries", "last_seq"}; mockctl.py
+hostile-log [SINCE]):
+    {"seq", "t", "rid", "segment", "ids" (distinct ids asked), "kinds",
+     "status", "mut": [{"kind", "class", "id", "where", "detail"}],
+     "profile_sha256": {id: sha256 of canon_value(Profile as sent) | null},
+     "request_id_len"}
+class: invalid (the reply is not what the API promises: no answer row may
+come from it), transparent (every id still means what the unmutated reply
+said), value (the id's Profile differs: profile_sha256 has its canonical
+hash, null when no JSON reader here can hold it), omit (the id is not
+answered: its row must be a failure row).  Stats: hostile{requests,
+mutated, kinds{}, classes{}, last_seq}.  test/t_hostile.sh drives it.
+
+Hostile credential sources (issue 9), all through POST /_mock/config
+--------------------------------------------------------------------
+    "cred_mode": {"imds"|"container"|"sts": MODE}   what the next credential
+        replies of that source look like (merged per source):
+        normal             as real AWS
+        expired            Expiration 10 minutes in the past (and refused as
+                           expired: ExpiredTokenException)
+        no-expiration      no Expiration member / element (valid for
+                           cred_lifetime)
+        expiration-null    "Expiration": null (STS: <Expiration/>)
+        expiration-number  epoch seconds as a JSON number
+        expiration:<text>  exactly <text>
+        odd:<name>         short-offset (+1:0), big-offset (+99:99), feb31,
+                           negative-field (YYYY-12--1), negative-hour (T-1:00:00),
+                           no-zone, short-date (YYYY-1-1), trailing-junk (Z\0junk)
+        token-ctl          the session Token holds control characters (01 1b
+                           7f 0b 1f, never CR/LF)
+        api-token-ctl      (imds) the IMDSv2 session token from PUT
+                           /latest/api/token holds them; it works when sent
+                           back as is
+    "sts_echo": null | session-token | web-identity-token | authorization |
+        canonical-request | all   every STS call gets an error whose Message
+        quotes that secret of the request back (InvalidClientTokenId 403,
+        InvalidIdentityToken 400, IncompleteSignature 400,
+        SignatureDoesNotMatch 403 with the canonical request and string to
+        sign, as AWS's query APIs word it)
+    "sig_echo": off | on | always   (path option sigecho=off|on|always wins)
+        on: an InvalidSignatureException (signature mismatch) quotes the
+        canonical request, x-amz-security-token:<token> line included, and
+        the string to sign, as AWS does ("The Canonical String for this
+        request should have been\n'...'\n\nThe String-to-Sign should have
+        been\n'...'\n"); always: every signed request is refused that way.
+        Also for STS AssumeRole (SignatureDoesNotMatch).  Combine with
+        secret=rotated for a mismatch.
+    "expire_wave": null | {"after_requests": N, "sources": [labels]}
+        arms a rejection wave: after N more authenticated GetSegmentMembership
+        requests (0 = now) every request signed with credentials issued
+        before that moment by one of the sources (default: imds, container,
+        web_identity, assume_role) gets 403 ExpiredTokenException (STS
+        AssumeRole: ExpiredToken), also a request that was already in flight
+        (checked again just before answering).  Credentials issued after it
+        work.  Setting it again (or null) starts afresh.
+    Stats: wave{armed, requests_to_go, began, waves, rejected, fetches_since
+    {imds, container, web_identity, assume_role, total}} (credentials issued
+    since the wave began: "one refresh per rejection wave" is total == 1);
+    credential_hits{imds (token + metadata requests), imds_credentials,
+    container, sts_assume_role, sts_web_identity}; issued{} and
+    credential_requests{} as before.
+    mockctl.py cred-mode SOURCE MODE | sts-echo MODE|off | sig-echo
+    off|on|always | expire-wave N [SOURCE,...] | expire-wave off
 
 Control routes (unsigned, both listeners):
     GET  /_mock/stats   requests accepted signature_rejections auth_rejections
@@ -131,7 +242,23 @@ Control routes (unsigned, both listeners):
          seconds after which issued credentials are refused although the
          Expiration told to the client is later), "down": [imds|container|sts],
          "web_identity_token", "container_token" (null = no check),
-         "role_arn"}; POST merges and returns the config
+         "role_arn", "latency_ms", "quota_rps", "quota_burst"};
+         POST merges and returns the config
+         latency_ms   null (default: --latency-ms) or the latency of every
+                      GetSegmentMembership answer; a path latency= wins
+         quota_rps    request quota: a token bucket refilled at quota_rps
+                      per second (0 = off, the default) holding at most
+                      quota_burst tokens (null = max(1, quota_rps)).  An
+                      authenticated GetSegmentMembership request that finds
+                      no token gets 429 ThrottlingException "Rate exceeded"
+                      (error style as for every error).  Changing either
+                      setting (or /_mock/reset) refills the bucket.
+    Stats for the quota: quota{rps, burst, admitted, throttled};
+         send_rate{last_1s (requests that arrived in the last second),
+         max_1s (most arrivals in any 1 s window since reset), per_second
+         ([epoch second, requests, throttled] for the last 60 complete
+         seconds)}; "requests" counts every API request, throttled or not.
+    GET  /_mock/hostile-log?since=SEQ&limit=N   (see Hostile replies)
     POST /_mock/credentials   (JSON list like --credentials-file; adds/replaces)
 
 Credential routes (same listeners; issued keys: ASIAIMDS..., ASIAECS...,
@@ -146,6 +273,7 @@ registry with source imds / container / web_identity / assume_role):
 
 import argparse
 import calendar
+import collections
 import datetime
 import email.utils
 import hashlib
@@ -214,6 +342,22 @@ MSG_SIG_MISMATCH = ("The request signature we calculated does not match the "
                     "for details.")
 MSG_TOKEN_INVALID = "The security token included in the request is invalid."
 MSG_TOKEN_EXPIRED = "The security token included in the request is expired"
+CRED_SOURCES = ("imds", "container", "web_identity", "assume_role")
+CRED_MODES = ("normal", "expired", "no-expiration", "expiration-null", "expiration-number",
+              "token-ctl", "api-token-ctl")
+ODD_EXPIRATIONS = {
+    # odd ISO-8601 texts for Expiration (odd:<name>); the date is filled in
+    "short-offset": "{date}T{time}+1:0",
+    "big-offset": "{date}T{time}+99:99",
+    "feb31": "{year}-02-31T{time}Z",
+    "negative-field": "{year}-12--1T{time}Z",
+    "negative-hour": "{date}T-1:00:00Z",
+    "no-zone": "{date}T{time}",
+    "short-date": "{year}-1-1T{time}Z",
+    "trailing-junk": "{date}T{time}Z\u0000junk",
+}
+STS_ECHO = ("session-token", "web-identity-token", "authorization", "canonical-request", "all")
+CTL_TOKEN_TAIL = "\x01\x1b[0m\x7f\x0bx\x1fy"  # control characters, no CR/LF
 
 # --------------------------------------------------------------------------
 # Profiles
@@ -424,7 +568,8 @@ class ScenarioError(Exception):
 
 class Opts:
     __slots__ = ("latency", "rate", "faults", "seed", "fail", "first", "delay",
-                 "reply", "size", "secret", "token", "skew", "errstyle")
+                 "reply", "size", "secret", "token", "skew", "errstyle", "hostile",
+                 "hseed", "hkinds", "sigecho")
 
     def __init__(self):
         self.latency = None
@@ -440,6 +585,10 @@ class Opts:
         self.token = None
         self.skew = 0.0
         self.errstyle = None
+        self.hostile = None
+        self.hseed = None
+        self.hkinds = None
+        self.sigecho = None
 
 
 def _num(name, v, lo=None, hi=None, integer=False):
@@ -503,10 +652,28 @@ def parse_options(segs):
             if v not in ("header", "type"):
                 raise ScenarioError("mock: errstyle= must be 'header' or 'type'")
             o.errstyle = v
+        elif name == "sigecho":
+            if v not in ("on", "always", "off"):
+                raise ScenarioError("mock: sigecho= must be on, always or off")
+            o.sigecho = v
+        elif name == "hostile":
+            o.hostile = _num(name, v, 0, 1)
+        elif name == "hseed":
+            o.hseed = _num(name, v, integer=True)
+        elif name == "hkinds":
+            kinds = tuple(k for k in v.split(".") if k)
+            for k in kinds:
+                if k not in HOSTILE_KINDS:
+                    raise ScenarioError("mock: unknown hostile kind %r" % k[:40])
+            if not kinds:
+                raise ScenarioError("mock: hkinds= needs at least one kind")
+            o.hkinds = kinds
         else:
             raise ScenarioError("mock: unknown scenario option %r" % name[:40])
     if o.rate > 0 and not o.faults:
         raise ScenarioError("mock: rate= needs faults=")
+    if o.hostile is None and (o.hseed is not None or o.hkinds is not None):
+        raise ScenarioError("mock: hseed= and hkinds= need hostile=")
     return o
 
 
@@ -546,10 +713,11 @@ class _VerifierRequest(AWSRequest):
 
 
 class Cred:
-    __slots__ = ("akid", "secret", "token", "expires", "source", "reported")
+    __slots__ = ("akid", "secret", "token", "expires", "source", "reported", "issued")
 
-    def __init__(self, akid, secret, token, expires, source):
+    def __init__(self, akid, secret, token, expires, source, issued=0.0):
         self.akid = akid
+        self.issued = issued  # time issued by a credential route (0 = static)
         self.secret = secret
         self.token = token
         self.expires = expires
@@ -603,7 +771,25 @@ class State:
             "web_identity_token": "mock-web-identity-token",
             "container_token": "mock-container-token",
             "role_arn": "arn:aws:iam::%s:role/mock-role" % MOCK_ACCOUNT,
+            "latency_ms": None,
+            "quota_rps": 0,
+            "quota_burst": None,
+            "hostile": None,
+            "cred_mode": {"imds": "normal", "container": "normal", "sts": "normal"},
+            "sts_echo": None,
+            "sig_echo": "off",
+            "expire_wave": None,
         }
+        self.wave_remaining = None   # authenticated API requests until the wave
+        self.wave_at = None          # time the wave began (credentials issued
+        #                              before it are refused as expired)
+        self.hostile = None  # HostileSettings from config["hostile"]
+        self.hostile_seq = 0
+        self.hostile_entries = collections.deque(maxlen=20000)
+        self.hostile_file = None
+        # request quota (token bucket over GetSegmentMembership requests)
+        self.q_tokens = 0.0
+        self.q_last = time.monotonic()
         self.attempts = {}
         self.rngs = {}
         self.seq = 0
@@ -629,12 +815,151 @@ class State:
         self.svc_n = 0
         self.svc_sum = 0.0
         self.svc_max = 0.0
+        self.quota_admitted = 0
+        self.quota_throttled = 0
+        self.arrivals = collections.deque()   # monotonic times, last 1 s
+        self.max_rate_1s = 0
+        self.per_second = collections.OrderedDict()  # int(time) -> [req, thr]
+        self.hostile_stats = {"requests": 0, "mutated": 0, "kinds": {}, "classes": {}}
+        self.wave_stats = {"rejected": 0, "fetches_since": dict.fromkeys(CRED_SOURCES, 0),
+                           "waves": 0}
 
     def reset(self):
         with self.lock:
             self._zero()
             self.attempts.clear()
             self.rngs.clear()
+            self.hostile_entries.clear()
+            self.quota_reset_bucket()
+
+    def hostile_draw(self, hs):
+        """(kinds, sub-seed) for one request in hostile mode; kinds is empty
+        for a request left alone.  One RNG per (seed, kinds, rate), like the
+        random faults."""
+        key = ("hostile", hs.seed, hs.kinds, hs.rate)
+        with self.lock:
+            rng = self.rngs.get(key)
+            if rng is None:
+                rng = self.rngs[key] = random.Random(hs.seed)
+            kinds = []
+            if rng.random() < hs.rate:
+                n = 1 + (rng.random() < 0.3) + (rng.random() < 0.1)
+                for _ in range(n):
+                    k = rng.choice(hs.kinds)
+                    if k not in kinds:
+                        kinds.append(k)
+            return kinds, rng.getrandbits(64)
+
+    def hostile_record(self, entry):
+        with self.lock:
+            self.hostile_seq += 1
+            entry["seq"] = self.hostile_seq
+            hs = self.hostile_stats
+            hs["requests"] += 1
+            if entry["mut"]:
+                hs["mutated"] += 1
+            for k in entry["kinds"]:
+                hs["kinds"][k] = hs["kinds"].get(k, 0) + 1
+            for m in entry["mut"]:
+                hs["classes"][m["class"]] = hs["classes"].get(m["class"], 0) + 1
+            self.hostile_entries.append(entry)
+            if self.hostile_file is not None:
+                try:
+                    self.hostile_file.write(json.dumps(entry, ensure_ascii=True) + "\n")
+                    self.hostile_file.flush()
+                except (OSError, ValueError):
+                    pass
+
+    def wave_arm(self, w):
+        """Called with the lock held when config expire_wave is set."""
+        self.wave_stats = {"rejected": 0, "fetches_since": dict.fromkeys(CRED_SOURCES, 0),
+                           "waves": 0}
+        self.wave_at = None
+        self.wave_remaining = None
+        if w is not None:
+            self.wave_remaining = w["after_requests"]
+            if self.wave_remaining == 0:
+                self._wave_begin()
+
+    def _wave_begin(self):
+        self.wave_at = time.time()
+        self.wave_remaining = None
+        self.wave_stats["waves"] += 1
+
+    def wave_tick(self):
+        """One authenticated GetSegmentMembership request arrived."""
+        with self.lock:
+            if self.wave_remaining is not None:
+                self.wave_remaining -= 1
+                if self.wave_remaining <= 0:
+                    self._wave_begin()
+
+    def wave_rejects(self, cred):
+        """True (and counted) when cred was issued before the wave began by
+        one of the wave's sources: the request gets ExpiredTokenException."""
+        with self.lock:
+            w = self.config.get("expire_wave")
+            if self.wave_at is None or w is None:
+                return False
+            if cred.source not in w["sources"] or cred.issued >= self.wave_at:
+                return False
+            self.wave_stats["rejected"] += 1
+            return True
+
+    def latency_default(self):
+        v = self.config.get("latency_ms")
+        return self.default_latency if v is None else v
+
+    def quota_reset_bucket(self):
+        """Called with the lock held after the quota settings changed."""
+        self.q_tokens = float(self._burst())
+        self.q_last = time.monotonic()
+
+    def _burst(self):
+        b = self.config.get("quota_burst")
+        if b is None:
+            b = max(1.0, float(self.config.get("quota_rps") or 0))
+        return b
+
+    def api_arrival(self):
+        """Note a GetSegmentMembership request for the send-rate figures."""
+        now = time.monotonic()
+        sec = int(time.time())
+        with self.lock:
+            a = self.arrivals
+            a.append(now)
+            while a and a[0] <= now - 1.0:
+                a.popleft()
+            if len(a) > self.max_rate_1s:
+                self.max_rate_1s = len(a)
+            ps = self.per_second
+            e = ps.get(sec)
+            if e is None:
+                e = ps[sec] = [0, 0]
+                while len(ps) > 300:
+                    ps.popitem(last=False)
+            e[0] += 1
+
+    def quota_take(self):
+        """Token bucket: True when the request may go on, False when it is
+        over the quota (429 ThrottlingException)."""
+        with self.lock:
+            rate = self.config.get("quota_rps") or 0
+            if rate <= 0:
+                return True
+            now = time.monotonic()
+            burst = self._burst()
+            self.q_tokens = min(burst, self.q_tokens + (now - self.q_last) * rate)
+            self.q_last = now
+            if self.q_tokens >= 1.0:
+                self.q_tokens -= 1.0
+                self.quota_admitted += 1
+                return True
+            self.quota_throttled += 1
+            e = self.per_second.get(int(time.time()))
+            if e is not None:
+                e[1] += 1
+            return False
 
     def bump(self, key, n=1):
         with self.lock:
@@ -694,12 +1019,19 @@ class State:
             for c in creds:
                 self.registry[c.akid] = c
 
-    def issue(self, source, prefix, lifetime=None):
+    def issue(self, source, prefix, lifetime=None, mode="normal"):
         with self.lock:
             life = self.config["cred_lifetime"] if lifetime is None else lifetime
             now = time.time()
-            c = Cred(rand_id(prefix), secrets.token_urlsafe(30)[:40],
-                     "Mock" + secrets.token_urlsafe(96), now + life, source)
+            if mode == "expired":
+                life = -600  # already past when the client gets them
+            tok = "Mock" + secrets.token_urlsafe(96)
+            if mode == "token-ctl":
+                tok = tok[:40] + CTL_TOKEN_TAIL + tok[40:]
+            c = Cred(rand_id(prefix), secrets.token_urlsafe(30)[:40], tok, now + life,
+                     source, issued=now)
+            if self.wave_at is not None:
+                self.wave_stats["fetches_since"][source] += 1
             if self.config.get("cred_valid_for") is not None:
                 # revoked early: the client is told one expiry, the service
                 # enforces an earlier one (rotation, revocation)
@@ -719,6 +1051,41 @@ class State:
             d["by_source"] = dict(self.by_source)
             d["issued"] = dict(self.issued)
             d["credential_requests"] = dict(self.credential_requests)
+            now = time.monotonic()
+            recent = sum(1 for t in self.arrivals if t > now - 1.0)
+            cur = int(time.time())
+            d["quota"] = {"rps": self.config.get("quota_rps") or 0,
+                          "burst": self._burst() if self.config.get("quota_rps") else None,
+                          "admitted": self.quota_admitted,
+                          "throttled": self.quota_throttled}
+            d["send_rate"] = {
+                "last_1s": recent,
+                "max_1s": self.max_rate_1s,
+                # complete seconds only: [epoch second, requests, throttled]
+                "per_second": [[k, v[0], v[1]] for k, v in self.per_second.items()
+                               if k < cur][-60:],
+            }
+            cr = self.credential_requests
+            d["credential_hits"] = {
+                "imds": cr.get("imds_token", 0) + cr.get("imds_metadata", 0) +
+                cr.get("imds_down", 0),
+                "imds_credentials": cr.get("imds_credentials", 0),
+                "container": cr.get("container", 0),
+                "sts_assume_role": cr.get("sts:AssumeRole", 0),
+                "sts_web_identity": cr.get("sts:AssumeRoleWithWebIdentity", 0),
+            }
+            fs = self.wave_stats["fetches_since"]
+            d["wave"] = {"armed": self.wave_remaining is not None,
+                         "requests_to_go": self.wave_remaining,
+                         "began": self.wave_at,
+                         "waves": self.wave_stats["waves"],
+                         "rejected": self.wave_stats["rejected"],
+                         "fetches_since": dict(fs, total=sum(fs.values()))}
+            d["hostile"] = {"requests": self.hostile_stats["requests"],
+                            "mutated": self.hostile_stats["mutated"],
+                            "kinds": dict(self.hostile_stats["kinds"]),
+                            "classes": dict(self.hostile_stats["classes"]),
+                            "last_seq": self.hostile_seq}
             d["service_time_ms"] = {
                 "count": self.svc_n,
                 "mean": round(self.svc_sum / self.svc_n * 1000, 4) if self.svc_n else 0.0,
@@ -934,7 +1301,7 @@ class Handler(BaseHTTPRequestHandler):
                 self._slept += d
 
     def _respond(self, status, body, ctype, headers=(), close=False,
-                 length=None, head_only=False):
+                 length=None, head_only=False, request_id=None):
         """Write a full response in one send (avoids Nagle/delayed-ACK
         stalls).  length overrides Content-Length (truncate fault)."""
         self._await_deadline()
@@ -945,10 +1312,11 @@ class Handler(BaseHTTPRequestHandler):
         lines = [
             "HTTP/1.1 %d %s" % (status, reason),
             "Date: " + email.utils.formatdate(time.time() + self._skew, usegmt=True),
-            "x-amzn-RequestId: " + self._rid,
-            "Content-Type: " + ctype,
-            "Content-Length: %d" % (len(body) if length is None else length),
+            "x-amzn-RequestId: " + (self._rid if request_id is None else request_id),
         ]
+        if ctype is not None:
+            lines.append("Content-Type: " + ctype)
+        lines.append("Content-Length: %d" % (len(body) if length is None else length))
         for k, v in headers:
             lines.append("%s: %s" % (k, v))
         if close:
@@ -1058,7 +1426,7 @@ class Handler(BaseHTTPRequestHandler):
                 self._respond(e.status, (str(e) + "\n").encode(), "text/plain", close=True)
                 return
             if raw_path == "/_mock" or raw_path.startswith("/_mock/"):
-                self.handle_control(raw_path, body)
+                self.handle_control(raw_path, query, body)
             elif raw_path == "/latest" or raw_path.startswith("/latest/"):
                 self.handle_imds(raw_path)
             elif raw_path == "/container" or raw_path.startswith("/container/"):
@@ -1221,6 +1589,10 @@ class Handler(BaseHTTPRequestHandler):
         if cred.expires is not None and now >= cred.expires:
             raise AuthError(403, "token_expired", "ExpiredTokenException",
                             MSG_TOKEN_EXPIRED)
+        if st.wave_rejects(cred):
+            self._note = "wave"
+            raise AuthError(403, "token_expired", "ExpiredTokenException",
+                            MSG_TOKEN_EXPIRED)
         # Rebuild the request with only the signed headers.
         pairs = []
         for name in signed:
@@ -1237,6 +1609,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise AuthError(403, "signature", "InvalidSignatureException",
                                 MSG_SIG_MISMATCH)
         secret = cred.secret + ("/rotated" if o.secret == "rotated" else "")
+        cr = sts = None
         try:
             req = _VerifierRequest(method=self.command, url="http://mock" + raw_target,
                                    data=body)
@@ -1244,14 +1617,22 @@ class Handler(BaseHTTPRequestHandler):
             req.context["timestamp"] = amzdate
             signer = _VerifierAuth(Credentials(akid, secret, cred.token), service,
                                    sregion)
-            expected = signer.signature(
-                signer.string_to_sign(req, signer.canonical_request(req)), req)
+            cr = signer.canonical_request(req)
+            sts = signer.string_to_sign(req, cr)
+            expected = signer.signature(sts, req)
         except Exception:
             expected = ""
         given = params["Signature"].encode("utf-8", "replace")
-        if not expected or not hmac.compare_digest(expected.encode(), given):
-            raise AuthError(403, "signature", "InvalidSignatureException",
-                            MSG_SIG_MISMATCH)
+        echo = o.sigecho or st.config.get("sig_echo") or "off"
+        if (not expected or not hmac.compare_digest(expected.encode(), given)
+                or echo == "always"):
+            msg = MSG_SIG_MISMATCH
+            if echo in ("on", "always") and cr is not None:
+                # as AWS does: the canonical request (with the
+                # x-amz-security-token line) and the string to sign
+                msg += ("\n\nThe Canonical String for this request should have been\n'%s'"
+                        "\n\nThe String-to-Sign should have been\n'%s'\n" % (cr, sts))
+            raise AuthError(403, "signature", "InvalidSignatureException", msg)
         return cred
 
     # -- GetSegmentMembership ----------------------------------------------
@@ -1295,7 +1676,8 @@ class Handler(BaseHTTPRequestHandler):
             st.bump("client_errors")
             self._api_error(404, "UnknownOperationException", None, seq, o)
             return
-        self._set_latency(o.latency if o.latency is not None else st.default_latency)
+        self._set_latency(o.latency if o.latency is not None else st.latency_default())
+        st.api_arrival()
 
         raw_target = raw_path + ("?" + query if query else "")
         try:
@@ -1306,6 +1688,14 @@ class Handler(BaseHTTPRequestHandler):
             self._api_error(e.status, e.etype, e.message, seq, o)
             return
         self._source = cred.source
+        st.wave_tick()
+
+        # Request quota (like the account-wide quota of the real API: checked
+        # for authenticated requests, before anything else)
+        if not st.quota_take():
+            self._note = "quota:throttled"
+            self._api_error(429, "ThrottlingException", "Rate exceeded", seq, o)
+            return
 
         # Validation
         errors = []
@@ -1407,14 +1797,61 @@ class Handler(BaseHTTPRequestHandler):
             elif self._fault(kind, count, seq, o, segment, uniq):
                 return
 
+        hs = st.hostile
+        if o.hostile is not None:
+            hs = HostileSettings(o.hostile, o.hseed or 0, o.hkinds or HOSTILE_KINDS)
+        if hs is not None:
+            self._hostile(hs, segment, uniq, cred)
+            return
+
         if o.reply is not None:
             st.bump_map(st.replies, o.reply)
             self._note = "reply:" + o.reply
             self._variant(o, segment, uniq)
             return
 
+        # a wave that began while this request was in flight rejects it too
+        self._await_deadline()
+        if st.wave_rejects(cred):
+            st.bump("auth_rejections")
+            self._note = "auth:token_expired:wave"
+            self._api_error(403, "ExpiredTokenException", MSG_TOKEN_EXPIRED, seq, o)
+            return
         self._respond(200, normal_body(segment, uniq), "application/json")
         st.accepted(cred.source, len(uniq))
+
+    def _hostile(self, hs, segment, uniq, cred):
+        """Hostile mode: a reply mutated in 0..3 ways (see HostileReply),
+        every request recorded in the hostile log, mutated or not."""
+        st = self.server.state
+        kinds, sub = st.hostile_draw(hs)
+        entry = {"t": round(time.time(), 3), "rid": self._rid, "segment": segment,
+                 "ids": uniq, "kinds": kinds}
+        if not kinds:
+            self._note = "hostile:-"
+            entry.update(status=200, mut=[])
+            st.hostile_record(entry)
+            self._respond(200, normal_body(segment, uniq), "application/json")
+            st.accepted(cred.source, len(uniq))
+            return
+        hr = HostileReply(random.Random(sub), segment, uniq, self._rid)
+        for k in sorted(kinds, key=HostileReply.ORDER.get):
+            hr.apply(k)
+        data = hr.render()
+        self._note = "hostile:" + "+".join(kinds)
+        entry.update(status=hr.status, mut=hr.muts)
+        hashes = hr.profile_hashes()
+        if hashes:
+            entry["profile_sha256"] = hashes
+        if hr.request_id is not None:
+            entry["request_id_len"] = len(hr.request_id)
+        st.hostile_record(entry)
+        if hr.conn_cut:
+            self._respond(hr.status, data[: len(data) // 2], hr.ctype, hr.headers,
+                          length=len(data), request_id=hr.request_id)
+            self.close_connection = True
+            return
+        self._respond(hr.status, data, hr.ctype, hr.headers, request_id=hr.request_id)
 
     def _fault(self, kind, count, seq, o, segment, uniq):
         """Apply a fault.  Returns True when the request is finished."""
@@ -1602,7 +2039,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- control --------------------------------------------------------------
 
-    def handle_control(self, raw_path, body):
+    def handle_control(self, raw_path, query, body):
         st = self.server.state
         self._note = "control"
         if raw_path == "/_mock/stats" and self.command in ("GET", "HEAD"):
@@ -1635,6 +2072,66 @@ class Handler(BaseHTTPRequestHandler):
                             if not isinstance(val, str) or not val:
                                 raise ValueError("%s must be a non-empty string" % k)
                             new[k] = val
+                        elif k == "latency_ms":
+                            if val is not None and (isinstance(val, bool) or not isinstance(
+                                    val, (int, float)) or not 0 <= val <= 3600e3):
+                                raise ValueError("latency_ms must be null or 0..3600000")
+                            new[k] = val
+                        elif k == "quota_rps":
+                            if isinstance(val, bool) or not isinstance(val, (int, float)) \
+                                    or not 0 <= val <= 1e6:
+                                raise ValueError("quota_rps must be a number 0..1000000 (0 = off)")
+                            new[k] = val
+                        elif k == "quota_burst":
+                            if val is not None and (isinstance(val, bool) or not isinstance(
+                                    val, (int, float)) or not 1 <= val <= 1e6):
+                                raise ValueError("quota_burst must be null or 1..1000000")
+                            new[k] = val
+                        elif k == "cred_mode":
+                            if not isinstance(val, dict):
+                                raise ValueError("cred_mode must be an object")
+                            cm = dict(new["cred_mode"])
+                            for src, mode in val.items():
+                                if src not in ("imds", "container", "sts"):
+                                    raise ValueError("cred_mode keys: imds container sts")
+                                if not isinstance(mode, str) or not (
+                                        mode in CRED_MODES or mode.startswith("expiration:") or
+                                        (mode.startswith("odd:") and mode[4:] in ODD_EXPIRATIONS)):
+                                    raise ValueError(
+                                        "cred_mode values: %s expiration:<text> odd:<%s>"
+                                        % (" ".join(CRED_MODES), "|".join(ODD_EXPIRATIONS)))
+                                if mode == "api-token-ctl" and src != "imds":
+                                    raise ValueError("api-token-ctl is for imds only")
+                                cm[src] = mode
+                            new[k] = cm
+                        elif k == "sts_echo":
+                            if val is not None and val not in STS_ECHO:
+                                raise ValueError("sts_echo must be null or one of: "
+                                                 + " ".join(STS_ECHO))
+                            new[k] = val
+                        elif k == "sig_echo":
+                            if val not in ("off", "on", "always"):
+                                raise ValueError("sig_echo must be off, on or always")
+                            new[k] = val
+                        elif k == "expire_wave":
+                            if val is not None:
+                                if not isinstance(val, dict) or any(
+                                        x not in ("after_requests", "sources") for x in val):
+                                    raise ValueError("expire_wave must be null or "
+                                                     "{after_requests, sources}")
+                                ar = val.get("after_requests", 0)
+                                if isinstance(ar, bool) or not isinstance(ar, int) or ar < 0:
+                                    raise ValueError("after_requests must be an integer >= 0")
+                                srcs = val.get("sources", list(CRED_SOURCES))
+                                if not isinstance(srcs, list) or not srcs or not all(
+                                        isinstance(x, str) for x in srcs):
+                                    raise ValueError("sources must be a list of credential "
+                                                     "source labels")
+                                val = {"after_requests": ar, "sources": srcs}
+                            new[k] = val
+                        elif k == "hostile":
+                            hobj = parse_hostile_config(val)
+                            new[k] = hobj.as_json() if hobj is not None else None
                         elif k == "container_token":
                             if val is not None and not isinstance(val, str):
                                 raise ValueError("container_token must be a string or null")
@@ -1645,8 +2142,27 @@ class Handler(BaseHTTPRequestHandler):
                     self._json(400, {"message": str(e)})
                     return
                 with st.lock:
+                    quota_changed = any(new.get(k) != st.config.get(k)
+                                        for k in ("quota_rps", "quota_burst"))
                     st.config = new
+                    st.hostile = parse_hostile_config(new["hostile"])
+                    if "expire_wave" in upd:
+                        st.wave_arm(new["expire_wave"])
+                    if quota_changed:
+                        st.quota_reset_bucket()
             self._json(200, st.config)
+        elif raw_path == "/_mock/hostile-log" and self.command == "GET":
+            q = dict(parse_qsl(query))
+            try:
+                since = int(q.get("since", "0"))
+                limit = int(q.get("limit", "1000"))
+            except ValueError:
+                self._json(400, {"message": "since and limit must be integers"})
+                return
+            with st.lock:
+                ents = [e for e in st.hostile_entries if e["seq"] > since][:max(0, limit)]
+                last = st.hostile_seq
+            self._json(200, {"entries": ents, "last_seq": last})
         elif raw_path == "/_mock/credentials" and self.command == "POST":
             try:
                 creds = load_cred_list(json.loads(body.decode("utf-8")))
@@ -1657,6 +2173,32 @@ class Handler(BaseHTTPRequestHandler):
             self._json(200, {"added": len(creds)})
         else:
             self._json(404, {"message": "unknown mock control route"})
+
+    # -- hostile credential replies ---------------------------------------
+
+    def _cred_mode(self, key):
+        return self.server.state.config["cred_mode"].get(key, "normal")
+
+    def _expiration(self, key, c):
+        """(present, value) of the Expiration member for cred_mode[key]."""
+        mode = self._cred_mode(key)
+        if mode == "no-expiration":
+            return False, None
+        if mode == "expiration-null":
+            return True, None
+        if mode == "expiration-number":
+            return True, int(c.reported)
+        if mode.startswith("expiration:"):
+            return True, mode[len("expiration:"):]
+        if mode.startswith("odd:"):
+            dt = datetime.datetime.fromtimestamp(int(c.reported), datetime.timezone.utc)
+            return True, ODD_EXPIRATIONS[mode[4:]].format(
+                date=dt.strftime("%Y-%m-%d"), time=dt.strftime("%H:%M:%S"), year=dt.year)
+        return True, iso_z(c.reported)
+
+    def _issue_mode(self, key):
+        mode = self._cred_mode(key)
+        return mode if mode in ("expired", "token-ctl") else "normal"
 
     # -- IMDSv2 -------------------------------------------------------------
 
@@ -1683,6 +2225,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._respond(400, b"", text)
                 return
             tok = "AQAEA" + secrets.token_urlsafe(40)
+            if self._cred_mode("imds") == "api-token-ctl":
+                tok = tok[:20] + CTL_TOKEN_TAIL + tok[20:]
             with st.lock:
                 now = time.time()
                 if len(st.imds_tokens) > 10000:
@@ -1709,12 +2253,15 @@ class Handler(BaseHTTPRequestHandler):
                 self._respond(404, b"", text)
                 return
             st.bump_map(st.credential_requests, "imds_credentials")
-            c = st.issue("imds", "ASIAIMDS")
-            self._json(200, {
-                "Code": "Success", "LastUpdated": iso_z(time.time()),
-                "Type": "AWS-HMAC", "AccessKeyId": c.akid,
-                "SecretAccessKey": c.secret, "Token": c.token,
-                "Expiration": iso_z(c.reported)})
+            c = st.issue("imds", "ASIAIMDS", mode=self._issue_mode("imds"))
+            doc = {"Code": "Success", "LastUpdated": iso_z(time.time()),
+                   "Type": "AWS-HMAC", "AccessKeyId": c.akid,
+                   "SecretAccessKey": c.secret, "Token": c.token}
+            present, exp = self._expiration("imds", c)
+            if present:
+                doc["Expiration"] = exp
+            self._note = "cred_mode:" + self._cred_mode("imds").split(":")[0]
+            self._json(200, doc)
         else:
             self._respond(404, b"", text)
 
@@ -1746,11 +2293,15 @@ class Handler(BaseHTTPRequestHandler):
                 self._json(403, {"code": "AccessDenied",
                                  "message": "invalid authorization token"})
                 return
-        c = st.issue("container", "ASIAECS")
-        self._json(200, {"AccessKeyId": c.akid, "SecretAccessKey": c.secret,
-                         "Token": c.token, "Expiration": iso_z(c.reported),
-                         "RoleArn": st.config["role_arn"],
-                         "AccountId": MOCK_ACCOUNT})
+        c = st.issue("container", "ASIAECS", mode=self._issue_mode("container"))
+        doc = {"AccessKeyId": c.akid, "SecretAccessKey": c.secret, "Token": c.token}
+        present, exp = self._expiration("container", c)
+        if present:
+            doc["Expiration"] = exp
+        doc["RoleArn"] = st.config["role_arn"]
+        doc["AccountId"] = MOCK_ACCOUNT
+        self._note = "cred_mode:" + self._cred_mode("container").split(":")[0]
+        self._json(200, doc)
 
     # -- STS ------------------------------------------------------------------
 
@@ -1759,6 +2310,64 @@ class Handler(BaseHTTPRequestHandler):
                 '<Message>%s</Message></Error><RequestId>%s</RequestId>'
                 '</ErrorResponse>' % (STS_NS, typ, code, xml_escape(message), self._rid))
         self._respond(status, body.encode(), "text/xml")
+
+    def _sts_echo(self, mode, action, raw_path, query, body, params):
+        """A hostile or careless STS: an error whose message quotes secrets
+        of the request back (sts_echo: session-token, web-identity-token,
+        authorization, canonical-request, all)."""
+        self._note = "sts_echo:" + mode
+        tok = self.headers.get("X-Amz-Security-Token")
+        wit = params.get("WebIdentityToken")
+        authz = self.headers.get("Authorization")
+        parts = []
+        if mode in ("session-token", "all"):
+            parts.append("The security token included in the request is invalid: %s"
+                         % (tok if tok is not None else "(no token; request body: %s)"
+                            % body.decode("utf-8", "replace")))
+        if mode in ("web-identity-token", "all"):
+            parts.append("Couldn't retrieve verification key from your identity provider "
+                         "for token %s" % (wit if wit is not None else "(none)"))
+        if mode in ("authorization", "all"):
+            parts.append("Authorization header: %s" % authz)
+        if mode in ("canonical-request", "all"):
+            cr = self._canonical_for_echo(raw_path + ("?" + query if query else ""),
+                                          body, "sts")
+            if cr is None:
+                parts.append("The request body was %s" % body.decode("utf-8", "replace"))
+            else:
+                parts.append("%s\n\nThe Canonical String for this request should have "
+                             "been\n'%s'\n\nThe String-to-Sign should have been\n'%s'\n"
+                             % (MSG_SIG_MISMATCH, cr[0], cr[1]))
+        code, status = {"session-token": ("InvalidClientTokenId", 403),
+                        "web-identity-token": ("InvalidIdentityToken", 400),
+                        "authorization": ("IncompleteSignature", 400),
+                        "canonical-request": ("SignatureDoesNotMatch", 403),
+                        "all": ("SignatureDoesNotMatch", 403)}[mode]
+        self._sts_error(status, code, " ".join(parts))
+
+    def _canonical_for_echo(self, raw_target, body, service):
+        """(canonical request, string to sign) of this request as botocore
+        computes them from its Authorization header, or None."""
+        authz = (self.headers.get("Authorization") or "").strip()
+        if not authz.startswith("AWS4-HMAC-SHA256 "):
+            return None
+        params = {}
+        for part in authz[len("AWS4-HMAC-SHA256 "):].split(","):
+            k, _, v = part.strip().partition("=")
+            params[k.strip()] = v.strip()
+        try:
+            scope = params["Credential"].split("/")
+            signed = [h.strip().lower() for h in params["SignedHeaders"].split(";")]
+            pairs = [(n, v) for n in signed for v in (self.headers.get_all(n) or [])]
+            req = _VerifierRequest(method=self.command, url="http://mock" + raw_target,
+                                   data=body)
+            req.headers = Headers(pairs)
+            req.context["timestamp"] = (self.headers.get("X-Amz-Date") or "").strip()
+            signer = _VerifierAuth(Credentials(scope[0], "x", None), service, scope[2])
+            cr = signer.canonical_request(req)
+            return cr, signer.string_to_sign(req, cr)
+        except Exception:
+            return None
 
     def handle_sts(self, raw_path, query, body):
         """Query-protocol STS: AssumeRoleWithWebIdentity (unsigned) and
@@ -1784,6 +2393,9 @@ class Handler(BaseHTTPRequestHandler):
         if "sts" in st.config["down"]:
             self._note = "down"
             self._sts_error(503, "ServiceUnavailable", "Service is unavailable", "Receiver")
+            return
+        if st.config.get("sts_echo"):
+            self._sts_echo(st.config["sts_echo"], action, raw_path, query, body, params)
             return
         if params.get("Version") != "2011-06-15" or action not in (
                 "AssumeRoleWithWebIdentity", "AssumeRole"):
@@ -1854,17 +2466,19 @@ class Handler(BaseHTTPRequestHandler):
                                 "Couldn't retrieve verification key from your "
                                 "identity provider, or the token is not valid.")
                 return
-            c = st.issue("web_identity", "ASIAWEBID", lifetime)
+            c = st.issue("web_identity", "ASIAWEBID", lifetime, self._issue_mode("sts"))
             self._source = "web_identity"
         else:
-            c = st.issue("assume_role", "ASIAROLE", lifetime)
+            c = st.issue("assume_role", "ASIAROLE", lifetime, self._issue_mode("sts"))
             self._source = "assume_role"
         role_id = "AROA" + hashlib.md5(role_arn.encode()).hexdigest()[:17].upper()
+        present, exp = self._expiration("sts", c)
+        exp_xml = "" if not present else "<Expiration/>" if exp is None else \
+            "<Expiration>%s</Expiration>" % xml_escape(str(exp))
         creds_xml = ("<Credentials><AccessKeyId>%s</AccessKeyId><SecretAccessKey>%s"
-                     "</SecretAccessKey><SessionToken>%s</SessionToken><Expiration>%s"
-                     "</Expiration></Credentials>" % (c.akid, xml_escape(c.secret),
-                                                      xml_escape(c.token),
-                                                      iso_z(c.reported)))
+                     "</SecretAccessKey><SessionToken>%s</SessionToken>%s"
+                     "</Credentials>" % (c.akid, xml_escape(c.secret),
+                                         xml_escape(c.token), exp_xml))
         user_xml = ("<AssumedRoleUser><Arn>arn:aws:sts::%s:assumed-role/%s/%s</Arn>"
                     "<AssumedRoleId>%s:%s</AssumedRoleId></AssumedRoleUser>"
                     % (account, xml_escape(role_name), xml_escape(session), role_id,
@@ -1915,6 +2529,625 @@ def normal_body(segment, uniq):
         parts += [b',"Failures":[', b",".join(failures), b"]"]
     parts += [b',"LastComputedAt":', SEGMENTS[segment].encode(), b"}"]
     return b"".join(parts)
+
+
+# --------------------------------------------------------------------------
+# Hostile replies (issue 8: fuzzing the reply parser through SQL)
+# --------------------------------------------------------------------------
+
+HOSTILE_KINDS = ("truncate", "truncate-conn", "type-swap", "profile-type-swap",
+                 "huge-number", "deep-nesting", "bad-utf8", "lone-surrogate",
+                 "control-chars", "duplicate-id", "unasked-id", "missing-id",
+                 "huge-string", "content-type", "error-500", "hostile-headers")
+HUGE_NUMBERS = ("1e1000000", "1e308", "-1e400", "123456789012345678901234567890")
+BAD_UTF8 = (b"\xff", b"\xfe\xff", b"\xc3(", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80",
+            b"\xc0\xaf", b"\xe2\x82")
+CONTROL_TEXTS = ("\x1b[2J\x1b[31mRED\x1b[0m", "\x07bell\x07", "\x7fdel", "\x9b31mcsi",
+                 "back\x08\x08\x08", "cr\rlf\nInjected: header", "\x1b]0;title\x07",
+                 "tab\tvt\x0bff\x0c")
+HOSTILE_REQUEST_IDS = ("\x1b[31mred\x1b[0m-{rid}", "\x07\x08\x7f{rid}", "{rid}\x9b2J",
+                       "{rid}-caf\xe9", "A" * 8192, "B" * 65000, "{rid}\x1b]0;pwned\x07")
+HUGE_STRING_SIZES = (65536, 1 << 20, 3 << 20)
+_HUGE_PATTERN = "aé€𝄞"  # 1-, 2-, 3- and 4-byte UTF-8: a byte cut splits characters
+
+
+def canon_value(v):
+    """Canonical text of a JSON value parsed with Decimal numbers: keys
+    sorted, strings ASCII-escaped, numbers normalized (1e308 and the 309
+    digits PostgreSQL prints for it are the same).  Used to compare a
+    profile returned through SQL with the one the mock sent."""
+    import decimal
+    if isinstance(v, dict):
+        return "{" + ",".join(json.dumps(k) + ":" + canon_value(v[k])
+                              for k in sorted(v)) + "}"
+    if isinstance(v, list):
+        return "[" + ",".join(canon_value(x) for x in v) + "]"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if v is None:
+        return "null"
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, (int, decimal.Decimal)):
+        d = decimal.Decimal(v)
+        if d == 0:
+            return "0"
+        ctx = decimal.Context(prec=2000000, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+        return str(d.normalize(ctx))
+    if isinstance(v, float):
+        return canon_value(decimal.Decimal(repr(v)))
+    raise TypeError("not a JSON value: %r" % type(v))
+
+
+def canon_json_text(text):
+    import decimal
+    v = json.loads(text, parse_float=decimal.Decimal, parse_int=decimal.Decimal)
+    return canon_value(v)
+
+
+def canon_sha(text):
+    return hashlib.sha256(canon_json_text(text).encode("utf-8")).hexdigest()
+
+
+class HostileSettings:
+    __slots__ = ("rate", "seed", "kinds")
+
+    def __init__(self, rate, seed, kinds):
+        self.rate = rate
+        self.seed = seed
+        self.kinds = tuple(kinds)
+
+    def as_json(self):
+        return {"rate": self.rate, "seed": self.seed, "kinds": list(self.kinds)}
+
+
+def parse_hostile_config(val):
+    """null, or {"rate": 0..1, "seed": int, "kinds": [..] | "all"}."""
+    if val is None:
+        return None
+    if not isinstance(val, dict):
+        raise ValueError("hostile must be null or an object")
+    for k in val:
+        if k not in ("rate", "seed", "kinds"):
+            raise ValueError("unknown hostile key %r" % str(k)[:40])
+    rate = val.get("rate", 0.5)
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+        raise ValueError("hostile rate must be a number 0..1")
+    seed = val.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError("hostile seed must be an integer")
+    kinds = val.get("kinds", "all")
+    if kinds == "all":
+        kinds = HOSTILE_KINDS
+    if not isinstance(kinds, list) and not isinstance(kinds, tuple) or not kinds or any(
+            k not in HOSTILE_KINDS for k in kinds):
+        raise ValueError("hostile kinds must be \"all\" or a list of: " + " ".join(HOSTILE_KINDS))
+    return HostileSettings(float(rate), seed, kinds)
+
+
+class _Raw:
+    """Text put into the body verbatim where the model holds a marker."""
+    __slots__ = ("data", "in_string")
+
+    def __init__(self, data, in_string):
+        self.data = data
+        self.in_string = in_string
+
+
+class HostileReply:
+    """One GetSegmentMembership reply, mutated.  Build the model, apply the
+    drawn kinds, then render().  Each applied mutation is recorded in .muts
+    as {"kind", "class", "id", "where", "detail"}; class is one of
+        invalid      the reply is not what the API promises: no answer row
+                     may come from it
+        transparent  the reply still means what the unmutated one meant for
+                     every id (an answer row must equal the unmutated one)
+        value        the reply is well-formed but the Profile of "id" holds
+                     other values (profile_sha256 in the log entry has the
+                     canonical hash of the Profile as sent)
+        omit         "id" is not answered: its row must be a failure row
+    """
+
+    # Kinds that remove or replace entries go first, so that no later label
+    # refers to content that is not sent.
+    ORDER = dict((k, 0 if k == "missing-id" else 1 if k == "type-swap" else 2)
+                 for k in HOSTILE_KINDS)
+
+    def __init__(self, rng, segment, uniq, rid):
+        self.rng = rng
+        self.segment = segment
+        self.uniq = uniq
+        self.rid = rid
+        self.muts = []
+        self.raws = []
+        self.status = 200
+        self.ctype = "application/json"
+        self.headers = []
+        self.request_id = None
+        self.body = None           # bytes replacing the rendered model
+        self.cut = None            # truncate: keep this fraction
+        self.conn_cut = False      # truncate-conn: announce full length, close
+        self.value_ids = set()
+        self.profiles = []
+        self.failures = []
+        for pid in uniq:
+            if pid[0] == "f":
+                self.failures.append({"ProfileId": pid, "Message": "Profile not found",
+                                      "Status": 404})
+            elif is_member(segment, pid):
+                self.profiles.append({"ProfileId": pid, "QueryResult": "PRESENT",
+                                      "Profile": json.loads(profile_json(pid))})
+            else:
+                self.profiles.append({"ProfileId": pid, "QueryResult": "ABSENT"})
+        self.top = {"SegmentDefinitionName": segment, "Profiles": self.profiles}
+        if self.failures:
+            self.top["Failures"] = self.failures
+        self.top["LastComputedAt"] = self.raw(SEGMENTS[segment])
+
+    # -- helpers ------------------------------------------------------------
+
+    def raw(self, data, in_string=False):
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self.raws.append(_Raw(data, in_string))
+        return "@@MOCKRAW%d@@" % (len(self.raws) - 1)
+
+    def note(self, kind, cls, pid=None, where=None, detail=None):
+        m = {"kind": kind, "class": cls, "id": pid, "where": where}
+        if detail is not None:
+            m["detail"] = detail
+        self.muts.append(m)
+        if cls == "value":
+            self.value_ids.add(pid)
+
+    def present(self):
+        return [e for e in self.profiles if isinstance(e, dict) and
+                isinstance(e.get("Profile"), dict) and isinstance(e.get("ProfileId"), str)]
+
+    def entries(self):
+        return [(a, i, e) for a, lst in (("Profiles", self.profiles),
+                                          ("Failures", self.failures))
+                for i, e in enumerate(lst)
+                if isinstance(e, dict) and isinstance(e.get("ProfileId"), str)]
+
+    def failure_entries(self):
+        return [e for a, i, e in self.entries() if a == "Failures"]
+
+    def attach_profiles(self):
+        if self.top.get("Profiles") is None:  # swapped to null: send the new list
+            self.top["Profiles"] = self.profiles
+
+    def attach_failures(self):
+        if self.top.get("Failures", 0) is None:
+            self.top["Failures"] = self.failures
+        elif "Failures" not in self.top:
+            # keep the key order of the API: Failures before LastComputedAt
+            lca = self.top.pop("LastComputedAt")
+            self.top["Failures"] = self.failures
+            self.top["LastComputedAt"] = lca
+
+    def other_type(self, orig, allow_null=True, allow_string=True, allow_number=True,
+                   allow_object=True):
+        choices = ["array", "bool"]
+        if allow_object:
+            choices.append("object")
+        if allow_number:
+            choices.append("number")
+        if allow_string:
+            choices.append("string")
+        if allow_null:
+            choices.append("null")
+        t = self.rng.choice(choices)
+        if t == "number":
+            return t, self.rng.choice([42, 0, -1, 3.5])
+        if t == "object":
+            return t, {"value": orig}
+        if t == "array":
+            return t, [orig]
+        if t == "bool":
+            return t, self.rng.choice([True, False])
+        if t == "string":
+            return t, json.dumps(orig, ensure_ascii=False)[:200]
+        return t, None
+
+    def put_attr(self, e, key, val):
+        """Profile.Attributes[key] = val (Profile[key] when another mutation
+        made Attributes something else).  Returns where it went."""
+        prof = e["Profile"]
+        a = prof.setdefault("Attributes", {})
+        if isinstance(a, dict):
+            a[key] = val
+            return "Profile.Attributes." + key
+        prof[key] = val
+        return "Profile." + key
+
+    def profile_string_target(self):
+        """A string member of a random PRESENT profile: (entry, container, key)."""
+        p = self.present()
+        if not p:
+            return None
+        e = self.rng.choice(p)
+        prof = e["Profile"]
+        cands = [(prof, k) for k, v in prof.items() if isinstance(v, str) and k != "ProfileId"]
+        for sub in ("Address", "Attributes"):
+            if isinstance(prof.get(sub), dict):
+                cands += [(prof[sub], k) for k, v in prof[sub].items() if isinstance(v, str)]
+        if not cands:
+            return None
+        c, k = self.rng.choice(cands)
+        return e, c, k
+
+    # -- mutations ------------------------------------------------------------
+
+    def apply(self, kind):
+        try:
+            getattr(self, "m_" + kind.replace("-", "_"))()
+        except IndexError:  # nothing in this reply to apply it to
+            self.note(kind, "transparent", None, None, "not applicable to this reply")
+
+    def m_truncate(self):
+        self.cut = self.rng.choice([0.0, 0.01, 0.3, 0.5, 0.9, 0.999])
+        self.note("truncate", "invalid", detail="kept %.3f of the body; Content-Length "
+                  "matches what is sent" % self.cut)
+
+    def m_truncate_conn(self):
+        self.conn_cut = True
+        self.note("truncate-conn", "invalid",
+                  detail="full Content-Length announced, half sent, connection closed")
+
+    def m_type_swap(self):
+        r = self.rng
+        targets = ["Profiles", "LastComputedAt", "SegmentDefinitionName", "entry"]
+        fl = [e for a, i, e in self.entries() if a == "Failures"]
+        pl = [e for a, i, e in self.entries() if a == "Profiles"]
+        if fl and "Failures" in self.top:
+            targets.append("Failures")
+        if fl:
+            targets += ["Status", "Message"]
+        if pl:
+            targets += ["ProfileId", "QueryResult"]
+        if self.present():
+            targets.append("Profile")
+        t = r.choice(targets)
+        if t in ("Profiles", "Failures"):
+            typ, val = self.other_type(self.top[t], allow_null=True)
+            ids = [e["ProfileId"] for a, i, e in self.entries() if a == t]
+            self.top[t] = val
+            if typ == "null":
+                for pid in ids:
+                    self.note("type-swap", "omit", pid, t, "%s -> null" % t)
+                # later mutations must not touch entries that are not sent
+                if t == "Profiles":
+                    self.profiles = []
+                else:
+                    self.failures = []
+            else:
+                self.note("type-swap", "invalid", None, t, "%s -> %s" % (t, typ))
+        elif t == "LastComputedAt":
+            typ, val = self.other_type(float(SEGMENTS[self.segment]), allow_null=False,
+                                       allow_number=False)
+            self.top[t] = val
+            self.note("type-swap", "invalid", None, t, "LastComputedAt -> " + typ)
+        elif t == "SegmentDefinitionName":
+            typ, val = self.other_type(self.segment)
+            self.top[t] = val
+            self.note("type-swap", "transparent", None, t,
+                      "SegmentDefinitionName -> " + typ)
+        elif t == "entry":
+            arr, i, e = r.choice(self.entries())
+            typ, val = self.other_type(e, allow_null=True)
+            (self.profiles if arr == "Profiles" else self.failures)[i] = val
+            self.note("type-swap", "invalid", e["ProfileId"], "%s[%d]" % (arr, i),
+                      "entry -> " + typ)
+        elif t in ("Status", "Message"):
+            e = r.choice(fl)
+            typ, val = self.other_type(e.get(t), allow_null=False,
+                                       allow_string=(t == "Status"),
+                                       allow_number=(t == "Message"))
+            e[t] = val
+            self.note("type-swap", "invalid", e["ProfileId"], "Failures." + t,
+                      "%s -> %s" % (t, typ))
+        elif t in ("ProfileId", "QueryResult"):
+            e = r.choice(pl)
+            pid = e["ProfileId"]
+            typ, val = self.other_type(e.get(t), allow_string=False)
+            e[t] = val
+            self.note("type-swap", "invalid", pid, "Profiles." + t, "%s -> %s" % (t, typ))
+        else:  # Profile
+            e = r.choice(self.present())
+            typ, val = self.other_type(e["ProfileId"], allow_null=False, allow_object=False)
+            e["Profile"] = val
+            self.note("type-swap", "invalid", e["ProfileId"], "Profiles.Profile",
+                      "Profile -> " + typ)
+
+    def m_profile_type_swap(self):
+        e = self.rng.choice(self.present())  # IndexError: not applicable
+        prof = e["Profile"]
+        k = self.rng.choice([x for x in prof if x != "ProfileId"])
+        typ, val = self.other_type(prof[k])
+        prof[k] = val
+        self.note("profile-type-swap", "value", e["ProfileId"], "Profile." + k,
+                  "%s -> %s" % (k, typ))
+
+    def m_huge_number(self):
+        r = self.rng
+        tok = r.choice(HUGE_NUMBERS)
+        places = ["top-unknown", "entry-unknown", "LastComputedAt"]
+        if self.failure_entries():
+            places.append("Status")
+        if self.present():
+            places.append("Profile")
+        pl = r.choice(places)
+        if pl == "top-unknown":
+            self.top["HostileNumber"] = self.raw(tok)
+            self.note("huge-number", "transparent", None, "HostileNumber", tok)
+        elif pl == "entry-unknown":
+            arr, i, e = r.choice(self.entries())
+            e["Score"] = self.raw(tok)
+            self.note("huge-number", "transparent", e["ProfileId"], arr + ".Score", tok)
+        elif pl == "LastComputedAt":
+            self.top["LastComputedAt"] = self.raw(tok)
+            self.note("huge-number", "invalid", None, "LastComputedAt", tok)
+        elif pl == "Status":
+            e = r.choice(self.failure_entries())
+            e["Status"] = self.raw(tok)
+            self.note("huge-number", "invalid", e["ProfileId"], "Failures.Status", tok)
+        else:
+            e = r.choice(self.present())
+            where = self.put_attr(e, "hostileNumber", self.raw(tok))
+            self.note("huge-number", "value", e["ProfileId"], where, tok)
+
+    def m_deep_nesting(self):
+        r = self.rng
+        places = ["body", "body-object", "top-unknown"]
+        if self.present():
+            places.append("Profile")
+        pl = r.choice(places)
+        if pl == "body":
+            self.body = b"[" * 100000
+            self.note("deep-nesting", "invalid", None, "body", "100000 '['")
+        elif pl == "body-object":
+            self.body = b'{"a":' * 50000
+            self.note("deep-nesting", "invalid", None, "body", "50000 '{\"a\":'")
+        elif pl == "top-unknown":
+            self.top["Nested"] = self.raw(b"[" * 100000 + b"]" * 100000)
+            self.note("deep-nesting", "transparent", None, "Nested",
+                      "100000 nested arrays (balanced)")
+        else:
+            e = r.choice(self.present())
+            depth = r.choice([100, 300, 100000])
+            where = self.put_attr(e, "nested", self.raw(b"[" * depth + b"1" + b"]" * depth))
+            self.note("deep-nesting", "value", e["ProfileId"], where,
+                      "%d nested arrays (balanced)" % depth)
+
+    def str_messages(self):
+        return [e for e in self.failure_entries() if isinstance(e.get("Message"), str)]
+
+    def sdn_is_str(self):
+        return isinstance(self.top.get("SegmentDefinitionName"), str)
+
+    def m_bad_utf8(self):
+        r = self.rng
+        bad = r.choice(BAD_UTF8)
+        marker = self.raw(bad, in_string=True)
+        places = ["SegmentDefinitionName"] if self.sdn_is_str() else []
+        if self.str_messages():
+            places.append("Message")
+        tgt = self.profile_string_target()
+        if tgt is not None:
+            places.append("Profile")
+        pl = r.choice(places)  # IndexError: not applicable
+        if pl == "SegmentDefinitionName":
+            self.top["SegmentDefinitionName"] += marker
+            pid = None
+        elif pl == "Message":
+            e = r.choice(self.str_messages())
+            e["Message"] = e["Message"][:8] + marker + e["Message"][8:]
+            pid = e["ProfileId"]
+        else:
+            e, c, k = tgt
+            c[k] = c[k][:3] + marker + c[k][3:]
+            pid = e["ProfileId"]
+        self.note("bad-utf8", "invalid", pid, pl, bad.hex())
+
+    def m_lone_surrogate(self):
+        r = self.rng
+        esc = r.choice(["\\ud800", "\\udc00", "\\udbff\\u0041", "\\ud83c"])
+        marker = self.raw(esc.encode(), in_string=True)
+        tgt = self.profile_string_target() if r.random() < 0.7 else None
+        if tgt is not None:
+            e, c, k = tgt
+            c[k] = c[k] + marker
+            self.note("lone-surrogate", "value", e["ProfileId"], "Profile." + k, esc)
+        elif self.str_messages() and (r.random() < 0.5 or not self.sdn_is_str()):
+            e = r.choice(self.str_messages())
+            e["Message"] += " " + marker
+            self.note("lone-surrogate", "transparent", e["ProfileId"], "Failures.Message", esc)
+        elif self.sdn_is_str():
+            self.top["SegmentDefinitionName"] += marker
+            self.note("lone-surrogate", "transparent", None, "SegmentDefinitionName", esc)
+        else:
+            raise IndexError("no string to put it in")
+
+    def m_control_chars(self):
+        r = self.rng
+        txt = r.choice(CONTROL_TEXTS)
+        pl = r.choice(["profile", "profile-raw", "message", "unknown"])
+        tgt = self.profile_string_target()
+        if pl in ("profile", "profile-raw") and tgt is None:
+            pl = "unknown"
+        if pl == "message" and not self.str_messages():
+            pl = "unknown"
+        if pl == "profile":
+            e, c, k = tgt
+            c[k] = txt + c[k]
+            self.note("control-chars", "value", e["ProfileId"], "Profile." + k, repr(txt))
+        elif pl == "profile-raw":
+            # unescaped control characters inside a JSON string: invalid JSON
+            e, c, k = tgt
+            c[k] = c[k] + self.raw(b"\x01\x1b[31m\x7f", in_string=True)
+            self.note("control-chars", "invalid", e["ProfileId"], "Profile." + k,
+                      "raw bytes 01 1b 7f in a string")
+        elif pl == "message":
+            e = r.choice(self.str_messages())
+            e["Message"] = txt + " " + e["Message"]
+            self.note("control-chars", "transparent", e["ProfileId"], "Failures.Message",
+                      repr(txt))
+        else:
+            self.top["Hostile" + txt[:1].encode("unicode_escape").decode()] = txt
+            self.note("control-chars", "transparent", None, "unknown member", repr(txt))
+
+    def m_duplicate_id(self):
+        r = self.rng
+        arr, i, e = r.choice(self.entries())
+        if r.random() < 0.5:
+            (self.profiles if arr == "Profiles" else self.failures).append(
+                json.loads(json.dumps(e)))
+            self.note("duplicate-id", "invalid", e["ProfileId"], arr, "entry repeated")
+        else:
+            pid = e["ProfileId"]
+            if arr == "Profiles":
+                self.failures.append({"ProfileId": pid, "Message": "Profile not found",
+                                      "Status": 404})
+                self.attach_failures()
+            else:
+                self.profiles.append({"ProfileId": pid, "QueryResult": "ABSENT"})
+                self.attach_profiles()
+            self.note("duplicate-id", "invalid", pid, "Profiles+Failures",
+                      "id in both arrays")
+
+    def m_unasked_id(self):
+        r = self.rng
+        asked = set(self.uniq)
+        pid = "%032x" % r.getrandbits(128)
+        while pid in asked:
+            pid = "%032x" % r.getrandbits(128)
+        if r.random() < 0.5:
+            self.profiles.append({"ProfileId": pid, "QueryResult": "ABSENT"})
+            self.attach_profiles()
+            where = "Profiles"
+        else:
+            self.failures.append({"ProfileId": pid, "Message": "Profile not found",
+                                  "Status": 404})
+            self.attach_failures()
+            where = "Failures"
+        self.note("unasked-id", "invalid", pid, where, "answers an id nobody asked for")
+
+    def m_missing_id(self):
+        r = self.rng
+        ents = self.entries()
+        n = r.choice([1, 1, 1, max(1, len(ents) // 2), len(ents)])
+        gone = r.sample(ents, min(n, len(ents)))
+        ids = set()
+        for arr, _, e in gone:
+            ids.add(e["ProfileId"])
+        def gone(e):
+            return isinstance(e, dict) and isinstance(e.get("ProfileId"), str) and \
+                e["ProfileId"] in ids
+
+        self.profiles[:] = [e for e in self.profiles if not gone(e)]
+        self.failures[:] = [e for e in self.failures if not gone(e)]
+        for pid in sorted(ids):
+            self.note("missing-id", "omit", pid, None, "left out of the reply")
+
+    def m_huge_string(self):
+        r = self.rng
+        n = r.choice(HUGE_STRING_SIZES)
+        s = (_HUGE_PATTERN * (n // len(_HUGE_PATTERN) + 1))[:n]
+        if self.present() and r.random() < 0.7:
+            e = r.choice(self.present())
+            where = self.put_attr(e, "hostileBlob", s)
+            self.note("huge-string", "value", e["ProfileId"], where, "%d characters" % n)
+        elif self.str_messages():
+            e = r.choice(self.str_messages())
+            e["Message"] += " " + s
+            self.note("huge-string", "transparent", e["ProfileId"], "Failures.Message",
+                      "%d characters" % n)
+        else:
+            self.top["HostileBlob"] = s
+            self.note("huge-string", "transparent", None, "HostileBlob", "%d characters" % n)
+
+    def m_content_type(self):
+        self.ctype = self.rng.choice(["text/html", "application/x-amz-json-1.1",
+                                      "text/plain; charset=iso-8859-1", None,
+                                      "application/json; charset=utf-16"])
+        self.note("content-type", "transparent", None, "Content-Type", str(self.ctype))
+
+    def m_error_500(self):
+        r = self.rng
+        self.status = r.choice([500, 500, 503])
+        etype = "InternalServerException" if self.status == 500 else "ServiceUnavailableException"
+        self.headers.append(("x-amzn-ErrorType", etype + ERR_NS_HEADER))
+        bodies = [
+            b'{"Message":1e1000000}',
+            b'{"message":"An internal error occurred","retryAfterSeconds":1e1000000}',
+            b'{"__type":-1e400,"message":123456789012345678901234567890}',
+            b"<html><body>Internal Server Error</body></html>",
+            b'{"Message":"unterminated',
+            b"[" * 100000,
+            b'{"Message":"bad \xff\xfe bytes"}',
+            ('{"Message":"%s"}' % ("é€𝄞" * 3000)).encode(),
+            b'{"Message":"\\u001b[31mred\\u001b[0m \\u0007 \\ud800"}',
+            b"",
+        ]
+        i = r.randrange(len(bodies))
+        self.body = bodies[i]
+        self.note("error-500", "invalid", None, "status",
+                  "HTTP %d, header %s, body variant %d" % (self.status, etype, i))
+
+    def m_hostile_headers(self):
+        r = self.rng
+        v = r.choice(HOSTILE_REQUEST_IDS).replace("{rid}", self.rid)
+        self.request_id = v
+        if r.random() < 0.5 and self.status == 200:
+            self.status = 500
+            self.headers.append(("x-amzn-ErrorType", "InternalServerException" + ERR_NS_HEADER))
+            self.body = b'{"Message":"An internal error occurred (hostile headers)."}'
+            self.note("hostile-headers", "invalid", None, "x-amzn-RequestId",
+                      "%d bytes on a 500 reply" % len(v))
+        else:
+            self.note("hostile-headers", "transparent", None, "x-amzn-RequestId",
+                      "%d bytes" % len(v))
+
+    # -- output ---------------------------------------------------------------
+
+    def _subst(self, data):
+        for i in range(len(self.raws) - 1, -1, -1):
+            rw = self.raws[i]
+            m = ("@@MOCKRAW%d@@" % i).encode()
+            if rw.in_string:
+                data = data.replace(m, rw.data)
+            else:
+                data = data.replace(b'"' + m + b'"', rw.data)
+        return data
+
+    def profile_hashes(self):
+        """{id: sha256 of the canonical Profile as sent} for ids with value
+        mutations (None when that Profile is not parseable JSON)."""
+        out = {}
+        for pid in self.value_ids:
+            e = next((x for x in self.profiles if isinstance(x, dict) and
+                      x.get("ProfileId") == pid and "Profile" in x), None)
+            if e is None or not isinstance(e["Profile"], dict):
+                out[pid] = None
+                continue
+            try:
+                text = self._subst(dumps_wire(e["Profile"]).encode("utf-8"))
+                out[pid] = canon_sha(text.decode("utf-8"))
+            except (ValueError, RecursionError, UnicodeDecodeError):
+                out[pid] = None
+        return out
+
+    def render(self):
+        if self.body is not None:
+            data = self.body
+        else:
+            data = self._subst(dumps_wire(self.top).encode("utf-8", "surrogatepass"))
+        if self.cut is not None:
+            data = data[: int(len(data) * self.cut)]
+        return data
 
 
 # --------------------------------------------------------------------------
@@ -2083,6 +3316,7 @@ def main(argv=None):
         os.unlink(pid_path)
     except FileNotFoundError:
         pass
+    state.hostile_file = open(os.path.join(d, "hostile.jsonl"), "a", encoding="ascii")
     make_certs(d)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2

@@ -32,6 +32,9 @@ import time
 import xml.etree.ElementTree as ET
 from urllib.parse import urlencode
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mock_aws  # noqa: E402  (canon_value, HOSTILE_KINDS)
+
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -1005,6 +1008,559 @@ def t_control(m):
     c.close()
 
 
+def t_quota(m):
+    section("request quota, send rate, runtime latency")
+    c = Client(m)
+    c.reset()
+    r = c.post_json("/_mock/config", {"quota_rps": 20, "quota_burst": 5})
+    check("quota config accepted", r.status == 200 and r.json()["quota_rps"] == 20, r.body[:200])
+    check("quota_rps must be a number", c.post_json("/_mock/config", {"quota_rps": "x"})
+          .status == 400)
+    check("quota_burst >= 1", c.post_json("/_mock/config", {"quota_burst": 0}).status == 400)
+    out = []
+    lock = threading.Lock()
+
+    def fire(n):
+        cc = Client(m)
+        for _ in range(n):
+            rr = cc.api(ids=["1" * 32])
+            with lock:
+                out.append((time.monotonic(), rr.status, rr.err()[0] if rr.status != 200 else None))
+            time.sleep(0.06)  # 4 senders: ~65 requests/s for ~1.5 s
+        cc.close()
+
+    t0 = time.monotonic()
+    ts = [threading.Thread(target=fire, args=(25,)) for _ in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    el = time.monotonic() - t0
+    ok = sum(1 for x in out if x[1] == 200)
+    thr = [x for x in out if x[1] == 429]
+    check("over-quota requests get 429 ThrottlingException",
+          thr and all(x[2] == "ThrottlingException" for x in thr), out[:5])
+    check("only 429 or 200", ok + len(thr) == 100, [x[1] for x in out if x[1] not in (200, 429)])
+    # burst 5 + 20/s over the elapsed time (+1 for timing slack)
+    check("admitted = burst + rate x time (%d in %.2fs)" % (ok, el),
+          el > 1.2 and ok <= 5 + 20 * el + 1 and ok >= 5 + 20 * el - 3, (ok, el))
+    s = c.stats()
+    check("quota counters", s["quota"]["admitted"] == ok and s["quota"]["throttled"] == len(thr)
+          and s["quota"]["rps"] == 20 and s["quota"]["burst"] == 5, s["quota"])
+    check("requests count throttled ones too", s["requests"] >= 100, s["requests"])
+    check("send_rate max_1s = arrivals, not admissions", 40 <= s["send_rate"]["max_1s"] <= 100,
+          s["send_rate"])
+    # a 429 body has the AWS shape in either error style
+    r = c.api(path="/mock/errstyle=type" + MP, ids=["1" * 32])
+    while r.status == 200:
+        r = c.api(path="/mock/errstyle=type" + MP, ids=["1" * 32])
+    check("429 body __type ThrottlingException", r.status == 429 and
+          r.json().get("__type") == "com.amazonaws.profile#ThrottlingException" and
+          r.json().get("message") == "Rate exceeded", r.body)
+    r = c.api(path="/mock/errstyle=header" + MP, ids=["1" * 32])
+    while r.status == 200:
+        r = c.api(path="/mock/errstyle=header" + MP, ids=["1" * 32])
+    check("429 header x-amzn-ErrorType ThrottlingException", r.status == 429 and
+          (r.h("x-amzn-errortype") or "").startswith("ThrottlingException:http://internal."),
+          r.headers)
+    # the bucket refills: after 0.3 s at 20/s there are >= 5 tokens again
+    time.sleep(0.3)
+    check("bucket refills", c.api(ids=["1" * 32]).status == 200)
+    time.sleep(1.1)
+    s = c.stats()
+    check("per_second history has complete seconds", s["send_rate"]["per_second"] and
+          all(len(e) == 3 and e[1] >= e[2] for e in s["send_rate"]["per_second"]) and
+          sum(e[2] for e in s["send_rate"]["per_second"]) >= 1, s["send_rate"]["per_second"])
+    c.post_json("/_mock/config", {"quota_rps": 0, "quota_burst": None})
+    check("quota off", all(c.api(ids=["1" * 32]).status == 200 for _ in range(30)))
+    # runtime default latency
+    c.post_json("/_mock/config", {"latency_ms": 60})
+    r = c.api(ids=["1" * 32])
+    check("config latency_ms applies", r.status == 200 and r.elapsed >= 0.06, r.elapsed)
+    r = c.api(path="/mock/latency=0" + MP, ids=["1" * 32])
+    check("path latency= overrides latency_ms", r.elapsed < 0.05, r.elapsed)
+    check("latency_ms range checked", c.post_json("/_mock/config", {"latency_ms": -1}).status == 400)
+    c.post_json("/_mock/config", {"latency_ms": None})
+    r = c.api(ids=["1" * 32])
+    check("latency_ms null -> --latency-ms default", r.elapsed < 0.05, r.elapsed)
+    c.reset()
+    check("reset zeroes quota counters", c.stats()["quota"]["throttled"] == 0)
+    c.close()
+
+
+def hostile_interpret(status, body, asked):
+    """A strict reading of a GetSegmentMembership reply, independent of the
+    mock: ("invalid", why) or ("ok", {id: answer}).  Unknown members are
+    ignored; null means absent.  answer: ("PRESENT"|"ABSENT", canonical
+    Profile or None) or ("FAIL", Status)."""
+    import decimal
+    if status != 200:
+        return "invalid", "status %d" % status
+    try:
+        text = body.decode("utf-8")  # strict: no surrogates, no bad bytes
+    except UnicodeDecodeError as e:
+        return "invalid", "utf-8: %s" % e
+    nested = ',"Nested":' + "[" * 100000 + "]" * 100000
+    text = text.replace(nested, "")
+    try:
+        j = json.loads(text, parse_float=decimal.Decimal, parse_int=decimal.Decimal)
+    except (ValueError, RecursionError) as e:
+        return "invalid", "json: %s" % str(e)[:80]
+    if not isinstance(j, dict):
+        return "invalid", "not an object"
+    asked = set(asked)
+    out = {}
+
+    def claim(e):
+        pid = e.get("ProfileId") if isinstance(e, dict) else None
+        if not isinstance(pid, str):
+            return None, "no ProfileId string"
+        if pid not in asked:
+            return None, "unasked id"
+        if pid in out:
+            return None, "id twice"
+        return pid, None
+
+    profs = j.get("Profiles")
+    if profs is not None:
+        if not isinstance(profs, list):
+            return "invalid", "Profiles not an array"
+        for e in profs:
+            if not isinstance(e, dict):
+                return "invalid", "Profiles member not an object"
+            pid, why = claim(e)
+            if why:
+                return "invalid", why
+            qr = e.get("QueryResult")
+            if qr not in ("PRESENT", "ABSENT"):
+                return "invalid", "QueryResult"
+            p = e.get("Profile")
+            if p is not None and not isinstance(p, dict):
+                return "invalid", "Profile not an object"
+            try:
+                out[pid] = (qr, None if p is None else hashlib.sha256(
+                    mock_aws.canon_value(p).encode()).hexdigest())
+            except RecursionError:
+                out[pid] = (qr, "deep")
+    fails = j.get("Failures")
+    if fails is not None:
+        if not isinstance(fails, list):
+            return "invalid", "Failures not an array"
+        for e in fails:
+            if not isinstance(e, dict):
+                return "invalid", "Failures member not an object"
+            pid, why = claim(e)
+            if why:
+                return "invalid", why
+            msg = e.get("Message")
+            if msg is not None and not isinstance(msg, str):
+                return "invalid", "Message"
+            st = e.get("Status")
+            if st is not None and (isinstance(st, bool) or not isinstance(st, decimal.Decimal)
+                                   or st != st.to_integral_value()
+                                   or not -2**31 <= st < 2**31):
+                return "invalid", "Status"
+            out[pid] = ("FAIL", st)
+    lca = j.get("LastComputedAt")
+    if lca is not None and (isinstance(lca, bool) or not isinstance(lca, decimal.Decimal)
+                            or not 0 <= lca <= 32503680000):
+        return "invalid", "LastComputedAt"
+    return "ok", out
+
+
+def hostile_label_problems(status, body, uniq, muts, valued, want):
+    """What is wrong with the labels of one mutated reply (empty: nothing).
+    want: the unmutated answers (hostile_interpret of the normal reply)."""
+    out = []
+    classes = {mu["class"] for mu in muts}
+    verdict, got = hostile_interpret(status, body, uniq)
+    if "invalid" in classes:
+        return [] if verdict == "invalid" else [("labelled invalid but reads fine", muts)]
+    if verdict != "ok" and "recursion" in str(got) and None in valued.values():
+        return []  # a value too deep for any JSON reader here (sha null)
+    if verdict != "ok":
+        return [("labelled usable but " + str(got), muts)]
+    omitted = {mu["id"] for mu in muts if mu["class"] == "omit"}
+    for pid in uniq:
+        if pid in omitted:
+            if pid in got:
+                out.append(("omitted id answered", pid))
+        elif pid not in got:
+            out.append(("id missing without omit label", pid))
+        elif pid in valued:
+            if got[pid][0] != want[pid][0] or got[pid][1] != valued[pid]:
+                out.append(("value label wrong", pid, got[pid], valued[pid]))
+        elif got[pid][0] != want[pid][0] or (got[pid][0] != "FAIL" and
+                                             got[pid][1] != want[pid][1]):
+            out.append(("unlabelled change", pid, got[pid][0], want[pid][0], muts))
+    return out
+
+
+def t_hostile_offline():
+    """HostileReply without the server: many random combinations of kinds
+    (the combinations the HTTP test cannot afford), every label checked."""
+    section("hostile replies: label check of random combinations")
+    ids = ids_of(40, 81) + ["f" + x[1:] for x in ids_of(8, 82)]
+    problems = []
+    errors = []
+    for n in range(500):
+        r = random.Random(n)
+        seg = r.choice(sorted(LCA))
+        asked = list(dict.fromkeys(r.sample(ids, r.randint(1, 20))))
+        kinds = list(dict.fromkeys(r.choice(mock_aws.HOSTILE_KINDS)
+                                   for _ in range(r.randint(1, 3))))
+        hr = mock_aws.HostileReply(random.Random(n), seg, asked, "rid")
+        try:
+            for k in sorted(kinds, key=mock_aws.HostileReply.ORDER.get):
+                hr.apply(k)
+            body = hr.render()
+            hashes = hr.profile_hashes()
+        except Exception as e:
+            errors.append((n, kinds, repr(e)))
+            continue
+        if hr.conn_cut:
+            continue
+        want = hostile_interpret(200, mock_aws.normal_body(seg, asked), asked)[1]
+        problems += [(n, kinds) + x for x in hostile_label_problems(
+            hr.status, body, asked, hr.muts, hashes, want)]
+    check("500 random combinations: no exception", not errors, errors[:3])
+    check("500 random combinations: every label true", not problems, problems[:3])
+
+
+def t_hostile(m):
+    section("hostile replies")
+    c = Client(m)
+    c.reset()
+    check("hostile config rejects bad rate",
+          c.post_json("/_mock/config", {"hostile": {"rate": 2}}).status == 400)
+    check("hostile config rejects unknown kind",
+          c.post_json("/_mock/config", {"hostile": {"kinds": ["nope"]}}).status == 400)
+    r = c.api(path="/mock/hseed=3" + MP)
+    check("hseed= without hostile= -> 400", r.status == 400, r.body[:200])
+    r = c.api(path="/mock/hostile=1/hkinds=nope" + MP)
+    check("unknown hkinds -> 400", r.status == 400)
+    since = c.stats()["hostile"]["last_seq"]
+    ids = ids_of(40, 77) + ["f" + x[1:] for x in ids_of(8, 78)] + [RICH]
+    segs = ["high-value", "everyone", "nobody", "churn_risk"]
+    unmut = {}
+    bad_labels = []
+    seen_kinds = {}
+    # each kind alone, then 1 to 3 kinds at once (labels must hold together)
+    for kind, count in [(k, 20) for k in mock_aws.HOSTILE_KINDS] + [("all", 120)]:
+        for i in range(count):
+            seg = segs[i % 4]
+            asked = ids[i % 40:i % 40 + 1 + (i * 7) % 40] + ([ids[40 + i % 8]] if i % 3 else [])
+            path = "/mock/hostile=1/hseed=%d/%sdomains/demo-domain/segments/%s/membership" \
+                % (i, "" if kind == "all" else "hkinds=%s/" % kind, seg)
+            try:
+                r = c.api(path=path, ids=asked)
+                status, body, hdrs = r.status, r.body, r.headers
+            except http.client.IncompleteRead:
+                c.close()
+                status, body, hdrs = None, None, {}
+            e = c.get("/_mock/hostile-log?since=%d" % since).json()["entries"]
+            if not check("hostile %s #%d logged once" % (kind, i), len(e) == 1, len(e)):
+                since = c.stats()["hostile"]["last_seq"]
+                continue
+            e = e[0]
+            since = e["seq"]
+            uniq = list(dict.fromkeys(asked))
+            check("hostile %s #%d: kinds, ids, rid" % (kind, i), (
+                e["kinds"] == [kind] if kind != "all" else
+                1 <= len(e["kinds"]) <= 3 and len(set(e["kinds"])) == len(e["kinds"]))
+                and e["ids"] == uniq and e["segment"] == seg, e)
+            for mu in e["mut"]:
+                seen_kinds.setdefault(mu["kind"], set()).add(mu["class"])
+            classes = {mu["class"] for mu in e["mut"]}
+            # unmutated answers, from the mock's own normal reply
+            key = (seg, tuple(uniq))
+            if key not in unmut:
+                rr = c.api(path="/domains/demo-domain/segments/%s/membership" % seg, ids=asked)
+                unmut[key] = hostile_interpret(rr.status, rr.body, uniq)[1]
+            want = unmut[key]
+            if status is None:
+                check("hostile %s #%d: cut connection labelled invalid" % (kind, i),
+                      "invalid" in classes and "truncate-conn" in e["kinds"], e)
+                continue
+            if kind == "hostile-headers":
+                rq = hdrs.get("x-amzn-requestid", "")
+                check("hostile-headers #%d: request id is hostile" % i,
+                      len(rq) > 4000 or re.search(r"[\x00-\x1f\x7f-\x9f\xe9]", rq), rq[:80])
+            if kind == "content-type":
+                check("content-type #%d: not application/json" % i,
+                      hdrs.get("content-type") != "application/json", hdrs.get("content-type"))
+            if kind == "error-500":
+                check("error-500 #%d: 5xx with x-amzn-ErrorType" % i, status in (500, 503) and
+                      hdrs.get("x-amzn-errortype", "").split(":")[0] in (
+                          "InternalServerException", "ServiceUnavailableException"), status)
+            bad_labels += [(kind, i) + x for x in hostile_label_problems(
+                status, body, uniq, e["mut"], e.get("profile_sha256", {}), want)]
+    check("every mutation's label matches what was sent", not bad_labels, bad_labels[:3])
+    check("every kind applied", set(seen_kinds) == set(mock_aws.HOSTILE_KINDS),
+          set(mock_aws.HOSTILE_KINDS) - set(seen_kinds))
+    allc = set().union(*seen_kinds.values()) if seen_kinds else set()
+    check("all four classes seen", allc >= {"invalid", "transparent", "value", "omit"}, allc)
+    # rate, determinism, config-driven mode, log file, counters
+    c.reset()
+    c.post_json("/_mock/config", {"hostile": {"rate": 0.3, "seed": 5}})
+    seq1 = []
+    for i in range(150):
+        try:
+            c.api(ids=ids[:5])
+        except http.client.IncompleteRead:
+            c.close()
+    ents = c.get("/_mock/hostile-log?since=0&limit=1000").json()["entries"]
+    seq1 = [x["kinds"] for x in ents]
+    frac = sum(1 for k in seq1 if k) / max(1, len(seq1))
+    check("config hostile rate 0.3 (got %.2f)" % frac, len(seq1) == 150 and 0.18 < frac < 0.42,
+          (len(seq1), frac))
+    c.reset()
+    for i in range(150):
+        try:
+            c.api(ids=ids[:5])
+        except http.client.IncompleteRead:
+            c.close()
+    st = c.stats()
+    seq2 = [x["kinds"] for x in c.get("/_mock/hostile-log?since=%d" % (
+        st["hostile"]["last_seq"] - 150)).json()["entries"]]
+    check("same seed, same mutations after reset", seq1 == seq2)
+    check("hostile stats", st["hostile"]["requests"] == 150 and
+          st["hostile"]["mutated"] == sum(1 for k in seq2 if k) and
+          sum(st["hostile"]["kinds"].values()) == sum(len(k) for k in seq2), st["hostile"])
+    r = c.get("/_mock/hostile-log?since=%d&limit=2" % (st["hostile"]["last_seq"] - 10))
+    check("hostile-log limit", len(r.json()["entries"]) == 2)
+    c.post_json("/_mock/config", {"hostile": None})
+    check("hostile off", c.api(ids=ids[:5]).status == 200 and
+          c.stats()["hostile"]["requests"] == 150)
+    with open(os.path.join(m.dir, "hostile.jsonl")) as f:
+        lines = [json.loads(x) for x in f]
+    check("hostile.jsonl has every entry", len(lines) >= 20 * len(mock_aws.HOSTILE_KINDS) + 420
+          and lines[-1]["seq"] == st["hostile"]["last_seq"], len(lines))
+    c.close()
+
+
+def t_hostile_creds(m):
+    section("hostile credential endpoints, signature echo, expiry waves")
+    c = Client(m)
+    c.reset()
+    T = "/latest/api/token"
+    base = "/latest/meta-data/iam/security-credentials/mock-instance-role"
+    P = "/container/credentials"
+    AUTH = {"Authorization": "mock-container-token"}
+    check("cred_mode rejects unknown mode",
+          c.post_json("/_mock/config", {"cred_mode": {"imds": "nope"}}).status == 400)
+    check("cred_mode rejects unknown source",
+          c.post_json("/_mock/config", {"cred_mode": {"ecs": "normal"}}).status == 400)
+    check("api-token-ctl is imds only",
+          c.post_json("/_mock/config", {"cred_mode": {"container": "api-token-ctl"}}).status == 400)
+
+    def imds():
+        tok = c.req("PUT", T, b"", {"X-aws-ec2-metadata-token-ttl-seconds": "60"}).body.decode()
+        return c.get(base, {"X-aws-ec2-metadata-token": tok})
+
+    def container():
+        return c.get(P, AUTH)
+
+    now = time.time()
+    for name, fetch in (("imds", imds), ("container", container)):
+        c.post_json("/_mock/config", {"cred_mode": {name: "expired"}})
+        j = fetch().json()
+        exp = datetime.datetime.strptime(j["Expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+        check("%s expired: Expiration in the past" % name, exp < now - 60, j["Expiration"])
+        r = c.api(cred=Cr(j["AccessKeyId"], j["SecretAccessKey"], j["Token"]))
+        check("%s expired: credentials refused (ExpiredTokenException)" % name,
+              r.err()[0] == "ExpiredTokenException", r.err())
+        c.post_json("/_mock/config", {"cred_mode": {name: "no-expiration"}})
+        r = fetch()
+        j = r.json()
+        check("%s no-expiration: no Expiration member, credentials work" % name,
+              r.status == 200 and "Expiration" not in j and
+              c.api(cred=Cr(j["AccessKeyId"], j["SecretAccessKey"], j["Token"])).status == 200, j)
+        c.post_json("/_mock/config", {"cred_mode": {name: "expiration-null"}})
+        j = fetch().json()
+        check("%s expiration-null" % name, "Expiration" in j and j["Expiration"] is None)
+        c.post_json("/_mock/config", {"cred_mode": {name: "expiration-number"}})
+        j = fetch().json()
+        check("%s expiration-number" % name, isinstance(j["Expiration"], int) and
+              abs(j["Expiration"] - now - 3600) < 60, j["Expiration"])
+        for odd, pat in (("short-offset", r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+1:0"),
+                         ("big-offset", r".*T\d\d:\d\d:\d\d\+99:99"),
+                         ("feb31", r"\d{4}-02-31T\d\d:\d\d:\d\dZ"),
+                         ("negative-field", r"\d{4}-12--1T.*Z"),
+                         ("negative-hour", r".*T-1:00:00Z"),
+                         ("no-zone", r".*T\d\d:\d\d:\d\d"),
+                         ("short-date", r"\d{4}-1-1T.*Z"),
+                         ("trailing-junk", r".*Z\x00junk")):
+            c.post_json("/_mock/config", {"cred_mode": {name: "odd:" + odd}})
+            j = fetch().json()
+            check("%s odd:%s Expiration %r" % (name, odd, j.get("Expiration")),
+                  isinstance(j.get("Expiration"), str) and re.fullmatch(pat, j["Expiration"]))
+        c.post_json("/_mock/config", {"cred_mode": {name: "expiration:2030-01-01T00:00:00+00:00"}})
+        check("%s expiration:<text> verbatim" % name,
+              fetch().json()["Expiration"] == "2030-01-01T00:00:00+00:00")
+        c.post_json("/_mock/config", {"cred_mode": {name: "token-ctl"}})
+        j = fetch().json()
+        check("%s token-ctl: control characters, no CR/LF" % name,
+              re.search(r"[\x01\x1b\x7f\x0b\x1f]", j["Token"]) and "\r" not in j["Token"]
+              and "\n" not in j["Token"], repr(j["Token"][:60]))
+        c.post_json("/_mock/config", {"cred_mode": {name: "normal"}})
+        j = fetch().json()
+        check("%s back to normal" % name, re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
+                                                       j["Expiration"]) and
+              re.fullmatch(r"[A-Za-z0-9_-]+", j["Token"]))
+    c.post_json("/_mock/config", {"cred_mode": {"imds": "api-token-ctl"}})
+    r = c.req("PUT", T, b"", {"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+    tok = r.body.decode()
+    check("imds api-token-ctl: session token with control characters",
+          re.search(r"[\x01\x1b\x7f]", tok) and "\r" not in tok and "\n" not in tok, repr(tok))
+    check("imds api-token-ctl: the token works when sent back as is",
+          c.get(base, {"X-aws-ec2-metadata-token": tok}).status == 200)
+    c.post_json("/_mock/config", {"cred_mode": {"imds": "normal"}})
+
+    # STS: Expiration modes and echoed secrets
+    ns = "{https://sts.amazonaws.com/doc/2011-06-15/}"
+    wi = {"Action": "AssumeRoleWithWebIdentity", "Version": "2011-06-15",
+          "RoleArn": "arn:aws:iam::123456789012:role/webrole", "RoleSessionName": "sess1",
+          "WebIdentityToken": "mock-web-identity-token"}
+    ar = {"Action": "AssumeRole", "Version": "2011-06-15",
+          "RoleArn": "arn:aws:iam::210987654321:role/target", "RoleSessionName": "s2"}
+
+    def sts_exp(r):
+        x = ET.fromstring(r.body)
+        return x.find(ns + "AssumeRoleResult").find(ns + "Credentials").find(ns + "Expiration")
+
+    c.post_json("/_mock/config", {"cred_mode": {"sts": "expired"}})
+    e = sts_exp(c.sts(ar, signed_by=STATIC))
+    check("sts expired: Expiration in the past", e is not None and
+          datetime.datetime.strptime(e.text, "%Y-%m-%dT%H:%M:%SZ").replace(
+              tzinfo=datetime.timezone.utc).timestamp() < time.time() - 60, e.text)
+    c.post_json("/_mock/config", {"cred_mode": {"sts": "no-expiration"}})
+    check("sts no-expiration: no Expiration element", sts_exp(c.sts(ar, signed_by=STATIC)) is None)
+    c.post_json("/_mock/config", {"cred_mode": {"sts": "odd:big-offset"}})
+    check("sts odd:big-offset", sts_exp(c.sts(ar, signed_by=STATIC)).text.endswith("+99:99"))
+    c.post_json("/_mock/config", {"cred_mode": {"sts": "normal"}})
+
+    def sts_msg(r):
+        x = ET.fromstring(r.body)
+        e = x.find(ns + "Error")
+        return e.find(ns + "Code").text, e.find(ns + "Message").text or ""
+
+    check("sts_echo rejects unknown mode",
+          c.post_json("/_mock/config", {"sts_echo": "x"}).status == 400)
+    c.post_json("/_mock/config", {"sts_echo": "session-token"})
+    r = c.sts(ar, signed_by=SESSION)
+    code, msg = sts_msg(r)
+    check("sts_echo session-token quotes the session token", r.status == 403 and
+          code == "InvalidClientTokenId" and SESSION.token in msg, msg)
+    c.post_json("/_mock/config", {"sts_echo": "web-identity-token"})
+    code, msg = sts_msg(c.sts(wi))
+    check("sts_echo web-identity-token quotes the JWT", code == "InvalidIdentityToken" and
+          "mock-web-identity-token" in msg, msg)
+    c.post_json("/_mock/config", {"sts_echo": "authorization"})
+    code, msg = sts_msg(c.sts(ar, signed_by=SESSION))
+    check("sts_echo authorization quotes the Authorization header",
+          "AWS4-HMAC-SHA256 Credential=" + SESSION.akid in msg and "Signature=" in msg, msg)
+    c.post_json("/_mock/config", {"sts_echo": "canonical-request"})
+    code, msg = sts_msg(c.sts(ar, signed_by=SESSION))
+    check("sts_echo canonical-request quotes the canonical request with the token",
+          code == "SignatureDoesNotMatch" and "x-amz-security-token:" + SESSION.token in msg and
+          "The String-to-Sign should have been\n'AWS4-HMAC-SHA256\n" in msg, msg)
+    c.post_json("/_mock/config", {"sts_echo": "all"})
+    code, msg = sts_msg(c.sts(dict(ar, WebIdentityToken="jwt-in-body"), signed_by=SESSION))
+    check("sts_echo all", SESSION.token in msg and "jwt-in-body" in msg and
+          "Credential=" in msg, msg)
+    c.post_json("/_mock/config", {"sts_echo": None})
+    check("sts_echo off", c.sts(ar, signed_by=SESSION).status == 200)
+
+    # Customer Profiles: InvalidSignatureException quoting the canonical request
+    def body_hash(ids):
+        return hashlib.sha256(json.dumps({"ProfileIds": ids}).encode()).hexdigest()
+
+    r = c.api(path="/mock/secret=rotated/sigecho=on" + MP, cred=SESSION, ids=[RICH])
+    t, msg = r.err()
+    check("sigecho=on: InvalidSignatureException quotes canonical request and string to sign",
+          r.status == 403 and t == "InvalidSignatureException" and
+          msg.startswith("The request signature we calculated does not match") and
+          "The Canonical String for this request should have been\n'POST\n/mock/secret%3Drotated"
+          in msg and "\nx-amz-security-token:" + SESSION.token + "\n" in msg and
+          body_hash([RICH]) + "'" in msg and
+          "The String-to-Sign should have been\n'AWS4-HMAC-SHA256\n" in msg and
+          "/eu-west-2/profile/aws4_request\n" in msg, msg)
+    r = c.api(path="/mock/secret=rotated" + MP, cred=SESSION)
+    check("no echo by default", r.err()[1] == mock_aws.MSG_SIG_MISMATCH, r.err())
+    c.post_json("/_mock/config", {"sig_echo": "always"})
+    r = c.api(cred=SESSION)
+    check("sig_echo always: even a right signature is refused, with the echo",
+          r.status == 403 and SESSION.token in r.err()[1], r.err())
+    r = c.api(path="/mock/sigecho=off" + MP, cred=SESSION)
+    check("sigecho=off overrides the config", r.status == 200)
+    c.post_json("/_mock/config", {"sig_echo": "off"})
+    check("sig_echo off", c.api(cred=SESSION).status == 200)
+    check("sig_echo rejects bad value", c.post_json("/_mock/config", {"sig_echo": 1}).status == 400)
+
+    # expiry waves
+    c.reset()
+    ja = container().json()
+    A = Cr(ja["AccessKeyId"], ja["SecretAccessKey"], ja["Token"])
+    check("expire_wave validated", c.post_json("/_mock/config", {
+        "expire_wave": {"after_requests": -1}}).status == 400)
+    c.post_json("/_mock/config", {"expire_wave": {"after_requests": 3, "sources": ["container"]}})
+    s = c.stats()
+    check("wave armed", s["wave"]["armed"] and s["wave"]["requests_to_go"] == 3, s["wave"])
+    st1 = [c.api(cred=A).status for _ in range(2)]
+    r3 = c.api(cred=A)
+    r4 = c.api(cred=A)
+    check("wave: requests before it pass, the one that starts it and later ones get "
+          "ExpiredTokenException", st1 == [200, 200] and
+          r3.err()[0] == "ExpiredTokenException" and r4.err()[0] == "ExpiredTokenException",
+          (st1, r3.err(), r4.err()))
+    check("wave: other sources unaffected", c.api(cred=STATIC).status == 200 and
+          c.api(cred=SESSION).status == 200)
+    jb = container().json()
+    B = Cr(jb["AccessKeyId"], jb["SecretAccessKey"], jb["Token"])
+    check("wave: credentials fetched after it work", c.api(cred=B).status == 200)
+    s = c.stats()
+    check("wave counters", s["wave"]["waves"] == 1 and s["wave"]["rejected"] == 2 and
+          s["wave"]["fetches_since"]["container"] == 1 and
+          s["wave"]["fetches_since"]["total"] == 1 and not s["wave"]["armed"], s["wave"])
+    # in-flight requests of the wave are all rejected
+    res = [None] * 6
+
+    def slow(i):
+        cc = Client(m)
+        res[i] = cc.api(path="/mock/latency=400" + MP, cred=B)
+        cc.close()
+
+    ts = [threading.Thread(target=slow, args=(i,)) for i in range(6)]
+    for t in ts:
+        t.start()
+    time.sleep(0.15)
+    c.post_json("/_mock/config", {"expire_wave": {"after_requests": 0, "sources": ["container"]}})
+    for t in ts:
+        t.join()
+    check("wave: all in-flight requests get ExpiredTokenException",
+          all(x.status == 403 and x.err()[0] == "ExpiredTokenException" for x in res),
+          [(x.status, x.err()[0]) for x in res])
+    s = c.stats()
+    check("wave re-armed: counters restart", s["wave"]["rejected"] == 6 and
+          s["wave"]["fetches_since"]["total"] == 0, s["wave"])
+    for _ in range(2):
+        container()
+    c.sts(ar, signed_by=STATIC)
+    s = c.stats()
+    check("wave: fetches counted per source", s["wave"]["fetches_since"] == {
+        "imds": 0, "container": 2, "web_identity": 0, "assume_role": 1, "total": 3},
+        s["wave"]["fetches_since"])
+    c.post_json("/_mock/config", {"expire_wave": None})
+    check("wave off: old credentials accepted again", c.api(cred=B).status == 200)
+    s = c.stats()
+    check("credential_hits per endpoint", s["credential_hits"]["container"] >= 4 and
+          s["credential_hits"]["sts_assume_role"] == 1 and "imds" in s["credential_hits"] and
+          "sts_web_identity" in s["credential_hits"], s["credential_hits"])
+    c.close()
+
+
 def t_imds(m):
     section("IMDSv2")
     c = Client(m)
@@ -1472,9 +2028,14 @@ def main():
     m = None
     try:
         t_golden()
+        try:
+            t_hostile_offline()
+        except Exception:
+            import traceback
+            check("t_hostile_offline raised", False, traceback.format_exc())
         m = Mock(root, "m1", ["--regions", "eu-west-2,us-east-1"])
         for t in (t_startup, t_tls, t_happy, t_auth, t_validation, t_faults, t_variants,
-                  t_control, t_imds, t_container, t_sts, t_robust, t_concurrency, t_log,
+                  t_control, t_quota, t_hostile, t_imds, t_container, t_sts, t_hostile_creds, t_robust, t_concurrency, t_log,
                   t_stop):
             try:
                 t(m)
