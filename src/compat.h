@@ -2,7 +2,7 @@
  *
  * compat.h
  *		Every PostgreSQL major-version difference segment_membership cares
- *		about, in one place (PostgreSQL 13 to 17).
+ *		about, in one place (PostgreSQL 14 to 19).
  *
  * Code elsewhere calls the sm_* names below and never tests
  * PG_VERSION_NUM itself.
@@ -26,12 +26,21 @@
 #include "utils/tuplestore.h"
 #include "utils/wait_event.h"
 
-#if PG_VERSION_NUM < 130000
-#error "segment_membership requires PostgreSQL 13 or later"
+#if PG_VERSION_NUM < 140000
+#error "segment_membership requires PostgreSQL 14 or later"
 #endif
 
 #if PG_VERSION_NUM >= 150000
 #include "common/pg_prng.h"
+#endif
+
+/*
+ * Soft errors (ErrorSaveContext, DirectInputFunctionCallSafe) appeared in
+ * 16; SM_HAVE_SOFT_ERRORS tells reply.c which JSON parse path to use.
+ */
+#if PG_VERSION_NUM >= 160000
+#define SM_HAVE_SOFT_ERRORS 1
+#include "nodes/miscnodes.h"
 #endif
 
 /*
@@ -114,19 +123,13 @@ sm_init_materialized_srf(FunctionCallInfo fcinfo)
 }
 
 /*
- * BufFileWrite() returns void from 15 (it raises errors itself); before it
- * returned the byte count and the caller had to check.
+ * BufFileWrite() returns void and raises its own errors from 14 on (13
+ * returned the byte count); its buffer argument became const in 16.
  */
 static inline void
 sm_buffile_write(BufFile *file, const void *ptr, size_t size)
 {
-#if PG_VERSION_NUM >= 150000
 	BufFileWrite(file, unconstify(void *, ptr), size);
-#else
-	if (BufFileWrite(file, unconstify(void *, ptr), size) != size)
-		ereport(ERROR, (errcode_for_file_access(),
-						errmsg("could not write to temporary file: %m")));
-#endif
 }
 
 /* BufFileReadExact() appeared in 16; emulate it before. */

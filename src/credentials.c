@@ -49,6 +49,7 @@
 
 #include <sys/stat.h>
 
+#include "access/htup_details.h"
 #include "config.h"
 #include "credentials.h"
 #include "funcapi.h"

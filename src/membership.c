@@ -34,6 +34,7 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "compat.h"
 #include "config.h"
@@ -116,7 +117,7 @@ typedef struct SmCall
 	uint32		nslots;
 	uint32	   *table; /* open addressing: slot + 1, 0 = empty */
 	uint32		table_size;
-	bits8	   *dup; /* per slot: occurs again later */
+	uint8	   *dup; /* per slot: occurs again later */
 	int			nbatches;
 	int		   *batch_first_pos; /* nbatches + 1 entries */
 	SmBatch	   *batches;

@@ -27,9 +27,6 @@
 #include "compat.h"
 #include "datatype/timestamp.h"
 #include "mb/pg_wchar.h"
-#if PG_VERSION_NUM >= 160000
-#include "nodes/miscnodes.h"
-#endif
 #include "reply.h"
 #include "retry.h"
 #include "utils/builtins.h"
@@ -61,7 +58,7 @@ static const char *sm_parse_failures(JsonbValue *arr, SmIdLookup lookup,
 static const char *
 sm_jsonb_parse_safe(char *text, Jsonb **result)
 {
-#if PG_VERSION_NUM >= 160000
+#ifdef SM_HAVE_SOFT_ERRORS
 	ErrorSaveContext escontext = {T_ErrorSaveContext};
 	Datum			 d;
 
