@@ -15,8 +15,8 @@
 # Options:
 #   --valgrind    run the pg_regress suite and the credential tests with the
 #                 backends under Valgrind memcheck (slow; see README)
-#   --quick       skip the fault matrix, the load test and the credential
-#                 chain tests
+#   --quick       skip the fault matrix, the load test, the credential
+#                 chain tests and the PostgreSQL 14/16/17/18/19 matrix
 set -u
 cd "$(dirname "$0")/.."
 source test/lib.sh
@@ -137,6 +137,16 @@ if [ -z "$SM_QUICK" ]; then
 		bash "$t" >"$LOGS/$name.log" 2>&1
 		record "${name#t_}" "$LOGS/$name.log"
 	done
+fi
+
+# PostgreSQL 14, 16, 17, 18 and 19 (15 is everything above): build and the
+# signer, retry and pg_regress tests on each; says so when ../shared/pg is
+# absent
+if [ -z "$SM_QUICK" ]; then
+	echo "== PostgreSQL matrix (test/matrix.sh)"
+	bash test/matrix.sh >"$LOGS/matrix.log" 2>&1
+	grep -E '^(matrix:|  PostgreSQL [0-9]+ +[0-9])' "$LOGS/matrix.log"
+	record "matrix 14,16-19" "$LOGS/matrix.log"
 fi
 
 finish
