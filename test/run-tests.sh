@@ -96,6 +96,10 @@ echo "== retry policy unit tests"
 make -s PG_CONFIG="$PG_CONFIG" retry-check >"$LOGS/retry.log" 2>&1
 record "retry policy" "$LOGS/retry.log"
 
+echo "== packaging (META.json, LICENSE, CHANGELOG.md, versions, User-Agent)"
+"$SM_PYTHON" test/check_packaging.py "$($PG_CONFIG --pkglibdir)/segment_membership.so" >"$LOGS/packaging.log" 2>&1
+record "packaging" "$LOGS/packaging.log"
+
 echo "== mock endpoint self-test"
 "$SM_PYTHON" test/mock_selftest.py >"$LOGS/mock.log" 2>&1
 record "mock self-test" "$LOGS/mock.log"
