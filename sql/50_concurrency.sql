@@ -54,7 +54,7 @@ CREATE TEMP TABLE stats1 AS SELECT * FROM segment_membership_stats();
 SELECT count(*) FROM get_segment_membership('demo-domain', 'high-value',
        ARRAY(SELECT md5('again' || i) FROM generate_series(1, 2500) i));
 SELECT s.connections_opened - s1.connections_opened AS new_connections,
-       s.requests - s1.requests AS requests,
+       s.attempts - s1.attempts AS attempts,
        s.signing_keys_derived AS signing_keys_derived_in_session
 FROM segment_membership_stats() s, stats1 s1;
 

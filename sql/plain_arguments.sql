@@ -40,5 +40,5 @@ FROM get_segment_membership('demo-domain', 'high-value', ARRAY[
     md5('a') || ' ', E'\\x00', '0x' || repeat('1', 30)]) WITH ORDINALITY AS m
 ORDER BY n;
 -- the session's counters agree: no request was made
-SELECT requests, failed_requests, connections_opened, credential_fetches
+SELECT attempts, failed_requests, connections_opened, credential_fetches
 FROM segment_membership_stats();

@@ -52,14 +52,18 @@ CREATE TABLE sm_installs (how text, object text, definition text, acl text, init
 DROP EXTENSION segment_membership;
 CREATE EXTENSION segment_membership VERSION '1.0';
 SELECT extversion FROM pg_extension WHERE extname = 'segment_membership';
--- privileges granted on 1.0 survive the update
+-- privileges granted on 1.0: kept by the rename of credentials_info();
+-- segment_membership_stats() is created anew by 1.1 (its first column is
+-- renamed), so a grant on it must be repeated after the update
 CREATE ROLE regress_sm_user;
 GRANT EXECUTE ON FUNCTION credentials_info() TO regress_sm_user;
+GRANT EXECUTE ON FUNCTION segment_membership_stats() TO regress_sm_user;
 ALTER EXTENSION segment_membership UPDATE;
 SELECT extversion = default_version AS updated_to_default
 FROM pg_extension JOIN pg_available_extensions ON name = extname
 WHERE extname = 'segment_membership';
-SELECT has_function_privilege('regress_sm_user', 'segment_membership_credentials()', 'EXECUTE') AS grant_kept;
+SELECT has_function_privilege('regress_sm_user', 'segment_membership_credentials()', 'EXECUTE') AS credentials_grant_kept,
+       has_function_privilege('regress_sm_user', 'segment_membership_stats()', 'EXECUTE') AS stats_grant_kept;
 REVOKE EXECUTE ON FUNCTION segment_membership_credentials() FROM regress_sm_user;
 DROP ROLE regress_sm_user;
 INSERT INTO sm_installs SELECT 'updated from 1.0', * FROM sm_describe_extension();

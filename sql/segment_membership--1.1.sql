@@ -28,7 +28,7 @@ COMMENT ON FUNCTION @extschema@.get_segment_membership(text, text, text[]) IS
 'Asks Amazon Connect Customer Profiles (GetSegmentMembership) whether each profile id belongs to a segment; one row per array element, in order';
 
 CREATE FUNCTION @extschema@.segment_membership_stats(
-    OUT requests bigint,
+    OUT attempts bigint,
     OUT retries bigint,
     OUT throttled bigint,
     OUT failed_requests bigint,
