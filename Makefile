@@ -27,7 +27,8 @@ PGFILEDESC = "segment_membership - Customer Profiles segment membership as rows"
 # environment -- install, argument checks, settings and their permissions,
 # privileges, planner estimates, the 1.0 -> 1.1 upgrade.  It passes against
 # any running server with the extension installed.
-REGRESS = plain_install plain_arguments plain_settings plain_planner plain_upgrade
+REGRESS = plain_install plain_arguments plain_settings plain_grant_parameter \
+	plain_planner plain_upgrade
 # "make installcheck-mock" (REGRESS_MOCK): every other test; they need the
 # mock AWS endpoint and the server environment test/run-tests.sh sets up.
 REGRESS_MOCK = $(filter-out $(REGRESS),$(patsubst sql/%.sql,%,$(sort \
