@@ -7,7 +7,9 @@ extension's version are the control file's default_version (as a semantic
 version: '1.1' is '1.1.0'), that the provided file exists, that LICENSE and
 CHANGELOG.md exist and CHANGELOG.md names the version, that every
 version has an install script reachable from 1.0, and, given the built
-library, that its User-Agent carries the version.
+library, that its User-Agent carries the version; and that each SQL
+block the README marks "<!-- tested: FILE -->" appears in FILE word for
+word.
 
 Usage: test/check_packaging.py [path/to/segment_membership.so]
 Prints one line per check and "N passed, M failed" last.
@@ -135,6 +137,18 @@ while todo:
         seen.add(v)
         todo.extend(edges.get(v, []))
 check("an update path leads from 1.0 to %s" % default_version, default_version in seen)
+
+# the README's worked examples are the text a test runs
+readme = read("README.md")
+marked = re.findall(r"^<!-- tested: (\S+) -->\n```sql\n(.*?)^```$", readme, re.M | re.S)
+check("the README marks its tested examples (3 or more)", len(marked) >= 3,
+      "found %d" % len(marked))
+for i, (test, block) in enumerate(marked, 1):
+    path = os.path.join(ROOT, test)
+    body = read(test) if os.path.isfile(path) else ""
+    first = block.strip().splitlines()[0] if block.strip() else ""
+    check("README example %d (%s...) is in %s word for word" % (i, first[:40], test),
+          block in body)
 
 if len(sys.argv) > 1:
     with open(sys.argv[1], "rb") as f:
