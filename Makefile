@@ -2,6 +2,9 @@
 #
 #   make && make install          build and install (PG_CONFIG picks the server)
 #   make sigv4-check              unit tests of the SigV4 signer (no server)
+#   make installcheck             the tests that need no network (any running server)
+#   make installcheck-mock        the tests that need the mock endpoint (run-tests.sh)
+#   make matrix                   build and test on PostgreSQL 14, 16, 17, 18, 19
 #   test/run-tests.sh             every test, against a throwaway cluster (see README)
 
 EXTENSION = segment_membership
