@@ -29,7 +29,7 @@ FROM get_segment_membership('demo-domain', 'high-value',
 
 -- which credentials were used: never a secret
 SELECT source, detail, access_key_id, has_session_token, expiration, region
-FROM credentials_info();
+FROM segment_membership_credentials();
 
 -- a CA that did not sign the server's certificate: refused
 SET segment_membership.ca_file = :'wrong_ca_file';

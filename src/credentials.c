@@ -57,6 +57,7 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "aws_sign.h"
 #include "config.h"
 #include "cred_fetch.h"

@@ -681,7 +681,7 @@ sm_transfer_setup(SmMulti *m, SmTransfer *xfer, const SmRequestSpec *spec)
 	SM_SETOPT(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	SM_SETOPT(h, CURLOPT_ACCEPT_ENCODING, "");
 	SM_SETOPT(h, CURLOPT_USERAGENT,
-			  "segment_membership/1.0 (PostgreSQL " PG_VERSION ")");
+			  "segment_membership/" SM_VERSION " (PostgreSQL " PG_VERSION ")");
 	SM_SETOPT(h, CURLOPT_ERRORBUFFER, xfer->resp.curl_error);
 	SM_SETOPT(h, CURLOPT_WRITEFUNCTION, sm_write_cb);
 	SM_SETOPT(h, CURLOPT_WRITEDATA, &xfer->resp);

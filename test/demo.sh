@@ -56,7 +56,7 @@ ORDER BY c.customer_no;
 \echo
 \echo 'This session''s requests so far'
 \echo
-SELECT requests, retries, connections_opened FROM segment_membership_stats();
+SELECT attempts, retries, connections_opened FROM segment_membership_stats();
 EOF2
 rc=$?
 echo

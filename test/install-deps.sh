@@ -9,6 +9,11 @@ apt-get install -y -qq \
 	postgresql-15 postgresql-server-dev-15 postgresql-contrib \
 	libcurl4-openssl-dev libssl-dev \
 	python3-botocore python3-cryptography \
-	openssl curl ca-certificates valgrind \
+	openssl curl ca-certificates valgrind xz-utils \
 	clang-14 libclang-rt-14-dev >/dev/null
+# test/matrix.sh fetches PostgreSQL 14/16/17/18 server binaries with npm;
+# keep a node/npm the machine already has (Debian's npm would replace it)
+if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+	apt-get install -y -qq nodejs npm >/dev/null
+fi
 echo "dependencies installed"

@@ -104,7 +104,7 @@ sm_init_cluster() {
 # set, is run instead of postgres (Valgrind); SM_PG_EXTRA_OPTS adds options.
 sm_start_postgres() {
 	(cd "$SM_WORK" && runuser -u postgres -- env -i PATH=/usr/bin:/bin LANG=C.UTF-8 \
-		HOME="$SM_WORK/home" "${SM_PG_ENV[@]}" \
+		HOME="$SM_WORK/home" ${SM_PG_LIBRARY_PATH:+LD_LIBRARY_PATH="$SM_PG_LIBRARY_PATH"} "${SM_PG_ENV[@]}" \
 		"$PGBIN/pg_ctl" -D "$SM_WORK/data" -l "$SM_WORK/postgres.log" -w -t 300 \
 		${SM_PG_WRAPPER:+-p "$SM_PG_WRAPPER"} \
 		-o "-p $PGPORT -k $SM_WORK -c listen_addresses='' -c fsync=off -c jit=off $* ${SM_PG_EXTRA_OPTS:-}" start >/dev/null) ||
@@ -152,4 +152,32 @@ sm_setup() {
 sm_install() {
 	make -C "$SM_ROOT" -s PG_CONFIG="$PG_CONFIG" with_llvm=no >/dev/null &&
 		make -C "$SM_ROOT" -s PG_CONFIG="$PG_CONFIG" with_llvm=no install >/dev/null
+}
+
+# sm_regress_both PREFIX [make variables...]: the two pg_regress sets of the
+# Makefile.  "make installcheck" runs against the cluster restarted with no
+# AWS environment at all (what a packager's server has); then the cluster is
+# restarted with the environment it had and "make installcheck-mock" runs.
+# Logs go to PREFIX.plain.log and PREFIX.mock.log, differences to
+# PREFIX.diffs; prints "N passed, M failed" over both sets.
+sm_regress_both() {
+	local prefix=$1 env_saved=("${SM_PG_ENV[@]}") set p=0 f=0
+	shift
+	rm -f "$prefix.diffs"
+	for set in plain mock; do
+		if [ $set = plain ]; then
+			sm_restart_postgres || { echo "0 passed, 1 failed"; return 1; }
+		else
+			sm_restart_postgres "${env_saved[@]}" || { echo "$p passed, $((f + 1)) failed"; return 1; }
+		fi
+		rm -f "$SM_ROOT/regression.diffs"
+		make -C "$SM_ROOT" -s PG_CONFIG="$PG_CONFIG" "$@" \
+			"installcheck$([ $set = mock ] && echo -mock)" >"$prefix.$set.log" 2>&1
+		[ -f "$SM_ROOT/regression.diffs" ] && cat "$SM_ROOT/regression.diffs" >>"$prefix.diffs"
+		p=$((p + $(grep -cE '^ *ok [0-9]|\.\.\. ok' "$prefix.$set.log")))
+		f=$((f + $(grep -cE '^ *not ok [0-9]|\.\.\. FAILED' "$prefix.$set.log")))
+		# no test ran at all (pg_regress could not start): a failure
+		grep -qE '^ *(not )?ok [0-9]|\.\.\. (ok|FAILED)' "$prefix.$set.log" || f=$((f + 1))
+	done
+	echo "$p passed, $f failed"
 }

@@ -18,8 +18,9 @@
 #   --asan        run the pg_regress suite and the credential tests with the
 #                 extension built with -fsanitize=address,undefined (see
 #                 test/asan.sh); any sanitizer report fails
-#   --quick       skip the fuzz targets, the fault matrix, the load test and
-#                 the credential chain tests
+#   --quick       skip the fuzz targets, the fault matrix, the load test,
+#                 the credential chain tests and the PostgreSQL 14/16/17/18/19
+#                 matrix
 #   --soak        also run the soak test (test/t_soak.sh, about 3 minutes;
 #                 with --quick, the soak test and pg_regress only).  Not in
 #                 the default run until issue 8 defect #1 (connection
@@ -111,6 +112,10 @@ echo "== retry policy unit tests"
 make -s PG_CONFIG="$PG_CONFIG" retry-check >"$LOGS/retry.log" 2>&1
 record "retry policy" "$LOGS/retry.log"
 
+echo "== packaging (META.json, LICENSE, CHANGELOG.md, versions, User-Agent)"
+"$SM_PYTHON" test/check_packaging.py "$($PG_CONFIG --pkglibdir)/segment_membership.so" >"$LOGS/packaging.log" 2>&1
+record "packaging" "$LOGS/packaging.log"
+
 echo "== mock endpoint self-test"
 "$SM_PYTHON" test/mock_selftest.py >"$LOGS/mock.log" 2>&1
 record "mock self-test" "$LOGS/mock.log"
@@ -144,15 +149,11 @@ if [ -n "$SM_ASAN" ]; then
 	sm_start_postgres_asan || { echo "$TOTAL_PASSED passed, $((TOTAL_FAILED + 1)) failed"; exit 1; }
 fi
 
-echo "== pg_regress suite"
-make -s PG_CONFIG="$PG_CONFIG" installcheck >"$LOGS/regress.log" 2>&1
-cat "$LOGS/regress.log" | grep -E '^(ok|not ok|test | ?[a-z0-9_]+ +\.\.\.)' || true
-{
-	echo "$(grep -cE '^ok |\.\.\. ok' "$LOGS/regress.log") passed, $(grep -cE '^not ok |\.\.\. FAILED' "$LOGS/regress.log") failed"
-} >"$LOGS/regress.sum"
-[ -f regression.diffs ] && cp regression.diffs "$LOGS/"
+echo "== pg_regress suite (make installcheck on a server with no AWS environment, then installcheck-mock)"
+sm_regress_both "$LOGS/regress" >"$LOGS/regress.sum"
+cat "$LOGS/regress.plain.log" "$LOGS/regress.mock.log" | grep -E '^ *(ok|not ok|test | ?[a-z0-9_]+ +\.\.\.)' || true
 record "pg_regress" "$LOGS/regress.sum"
-[ -f regression.diffs ] && head -n 200 regression.diffs >&2
+[ -s "$LOGS/regress.diffs" ] && head -n 200 "$LOGS/regress.diffs" >&2
 
 if [ -n "$SM_VALGRIND" ]; then
 	# the credential chain's code paths too (restarts keep Valgrind)
@@ -197,6 +198,16 @@ if [ -n "${SM_HOSTILE:-}" ]; then
 	echo "== t_hostile (opt-in: SM_HOSTILE=1)"
 	SM_SKIP_INSTALL=1 bash test/t_hostile.sh >"$LOGS/t_hostile.log" 2>&1
 	record "hostile" "$LOGS/t_hostile.log"
+fi
+
+# PostgreSQL 14, 16, 17, 18 and 19 (15 is everything above): build and the
+# signer, retry and pg_regress tests on each; says so when ../shared/pg is
+# absent
+if [ -z "$SM_QUICK" ]; then
+	echo "== PostgreSQL matrix (test/matrix.sh)"
+	bash test/matrix.sh >"$LOGS/matrix.log" 2>&1
+	grep -E '^(matrix:|  PostgreSQL [0-9]+ +[0-9])' "$LOGS/matrix.log"
+	record "matrix 14,16-19" "$LOGS/matrix.log"
 fi
 
 finish

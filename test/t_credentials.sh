@@ -71,7 +71,7 @@ env_without() {
 
 # a call that only works with credentials the mock accepts
 CALL="SELECT count(*) FILTER (WHERE query_result IS NOT NULL OR failure_status = 404) FROM get_segment_membership('demo-domain', 'everyone', ARRAY['0123456789abcdef0123456789abcdef', md5('cred')])"
-INFO="SELECT source || '|' || coalesce(detail, '') || '|' || left(access_key_id, 9) || '|' || has_session_token || '|' || (expiration IS NOT NULL) || '|' || region FROM credentials_info()"
+INFO="SELECT source || '|' || coalesce(detail, '') || '|' || left(access_key_id, 9) || '|' || has_session_token || '|' || (expiration IS NOT NULL) || '|' || region FROM segment_membership_credentials()"
 
 sql -c "CREATE EXTENSION IF NOT EXISTS segment_membership" >/dev/null
 /usr/bin/python3 test/mockctl.py config "{\"web_identity_token\": \"$WEB_TOKEN\", \"container_token\": \"$CONTAINER_TOKEN\", \"cred_lifetime\": 3600}" >/dev/null
@@ -176,7 +176,7 @@ expect "a non-superuser cannot switch profiles" "permission denied to set parame
 # ... not even by setting it before the library is loaded in the session
 expect "a value set before the library loads is discarded for a non-superuser" \
 	"permission denied to set parameter \"segment_membership.profile\".*\|profile \"default\" in " \
-	"SET ROLE cred_user; SET segment_membership.profile = 'second'; RESET ROLE; SELECT current_setting('segment_membership.profile') || '|' || detail || '|' FROM credentials_info()"
+	"SET ROLE cred_user; SET segment_membership.profile = 'second'; RESET ROLE; SELECT current_setting('segment_membership.profile') || '|' || detail || '|' FROM segment_membership_credentials()"
 sql -c "DROP ROLE IF EXISTS cred_user" >/dev/null
 
 echo "# 2c. credential_source = Environment"
@@ -270,11 +270,11 @@ restart
 /usr/bin/python3 test/mockctl.py reset
 mockcfg '{"cred_lifetime": 8}'
 out=$(sql <<'EOF'
-SELECT access_key_id AS k1 FROM credentials_info() \gset
+SELECT access_key_id AS k1 FROM segment_membership_credentials() \gset
 SELECT count(*) FROM get_segment_membership('demo-domain', 'everyone', ARRAY[md5('r1')]);
 SELECT pg_sleep(9);
 SELECT count(*) FROM get_segment_membership('demo-domain', 'everyone', ARRAY[md5('r2')]);
-SELECT access_key_id <> :'k1' AS renewed FROM credentials_info();
+SELECT access_key_id <> :'k1' AS renewed FROM segment_membership_credentials();
 EOF
 )
 issued=$(/usr/bin/python3 test/mockctl.py stats issued.imds accepted | tr '\n' ' ')
@@ -286,14 +286,14 @@ fi
 # advisory window: a failed early refresh keeps the still-valid credentials
 mockcfg '{"cred_lifetime": 905}'
 out=$(sql <<'EOF'
-SELECT access_key_id AS k1 FROM credentials_info() \gset
+SELECT access_key_id AS k1 FROM segment_membership_credentials() \gset
 \! /usr/bin/python3 test/mockctl.py config '{"down": ["imds"]}' >/dev/null
 SELECT pg_sleep(6);
 SELECT count(*) FROM get_segment_membership('demo-domain', 'everyone', ARRAY[md5('r3')]);
-SELECT access_key_id = :'k1' AS kept FROM credentials_info();
+SELECT access_key_id = :'k1' AS kept FROM segment_membership_credentials();
 \! /usr/bin/python3 test/mockctl.py config '{"down": []}' >/dev/null
 SELECT pg_sleep(6);
-SELECT access_key_id <> :'k1' AS refreshed FROM credentials_info();
+SELECT access_key_id <> :'k1' AS refreshed FROM segment_membership_credentials();
 EOF
 )
 if printf '%s' "$out" | grep -q "could not refresh AWS credentials; using the current ones until they expire" &&
@@ -375,14 +375,14 @@ SET log_min_messages = debug5;
 SET client_min_messages = debug5;
 SET log_statement = 'all';
 SET log_error_verbosity = verbose;
-SELECT * FROM credentials_info();
+SELECT * FROM segment_membership_credentials();
 SHOW ALL;
 SELECT name, setting FROM pg_settings WHERE name LIKE 'segment_membership.%';
 SELECT count(*) FROM get_segment_membership('demo-domain', 'everyone', ARRAY[md5('s')]);
 SET segment_membership.endpoint_url = :'u';
 SELECT * FROM get_segment_membership('demo-domain', 'everyone', ARRAY[md5('s')]);
 SET segment_membership.profile = 'assumer';
-SELECT * FROM credentials_info();
+SELECT * FROM segment_membership_credentials();
 EOF
 )
 everything="$everything $(cat "$SM_WORK/postgres.log") $(cat "$OUT"/*.log 2>/dev/null)"

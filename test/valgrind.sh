@@ -12,7 +12,9 @@ sm_start_postgres_valgrind() {
 	command -v valgrind >/dev/null || { sm_log "valgrind is not installed (apt-get install valgrind)"; return 1; }
 	VG_DIR=$SM_WORK/valgrind
 	mkdir -p "$VG_DIR"
-	cp "$SM_ROOT/test/valgrind.supp" "$VG_DIR/pg15-debian.supp"
+	# the suppressions name Debian's binary; SM_PRIVATE_PG runs a copy elsewhere
+	sed "s|obj:/usr/lib/postgresql/15/bin/postgres|obj:$PGBIN/postgres|" \
+		"$SM_ROOT/test/valgrind.supp" >"$VG_DIR/pg15-debian.supp"
 	cat >"$VG_DIR/postgres" <<EOF2
 #!/bin/sh
 exec valgrind --quiet --track-origins=yes --num-callers=30 --leak-check=no \\
