@@ -48,6 +48,9 @@
 #define SIGV4_TERMINATOR "aws4_request"
 #define SIGV4_SHA256_LEN 32
 
+/* number of elements of an array */
+#define SIGV4_LENGTHOF(array) (sizeof(array) / sizeof((array)[0]))
+
 /* A growable, always NUL-terminated byte buffer. */
 typedef struct SigV4Buf
 {
@@ -373,20 +376,30 @@ sigv4_is_tchar(unsigned char c)
 }
 
 /*
+ * sigv4_all_chars
+ *		True if s is non-NULL, non-empty and every byte satisfies pred.
+ */
+static bool
+sigv4_all_chars(const char *s, bool (*pred)(unsigned char c))
+{
+	if (s == NULL || *s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+	{
+		if (!pred((unsigned char) *s))
+			return false;
+	}
+	return true;
+}
+
+/*
  * sigv4_is_token
  *		True if s is non-NULL, non-empty and made of tchar only.
  */
 static bool
 sigv4_is_token(const char *s)
 {
-	if (s == NULL || *s == '\0')
-		return false;
-	for (; *s != '\0'; s++)
-	{
-		if (!sigv4_is_tchar((unsigned char) *s))
-			return false;
-	}
-	return true;
+	return sigv4_all_chars(s, sigv4_is_tchar);
 }
 
 /*
@@ -411,6 +424,16 @@ sigv4_has_ctl(const char *s, bool allow_tab)
 }
 
 /*
+ * sigv4_is_scope_char
+ *		True for A-Z a-z 0-9 - _ . (the unreserved characters but '~').
+ */
+static bool
+sigv4_is_scope_char(unsigned char c)
+{
+	return sigv4_is_unreserved(c) && c != '~';
+}
+
+/*
  * sigv4_is_scope_part
  *		True if s is non-empty and consists of A-Z a-z 0-9 - _ . only, as
  *		region and service names do.  Such names are safe inside the
@@ -419,36 +442,28 @@ sigv4_has_ctl(const char *s, bool allow_tab)
 static bool
 sigv4_is_scope_part(const char *s)
 {
-	if (s == NULL || *s == '\0')
-		return false;
-	for (; *s != '\0'; s++)
-	{
-		unsigned char c = (unsigned char) *s;
+	return sigv4_all_chars(s, sigv4_is_scope_char);
+}
 
-		if (!(sigv4_is_unreserved(c) && c != '~'))
-			return false;
-	}
-	return true;
+/*
+ * sigv4_is_key_id_char
+ *		True for printable ASCII other than space, '/', ',' and '='
+ *		(characters that would break the Credential= field).
+ */
+static bool
+sigv4_is_key_id_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7F && c != '/' && c != ',' && c != '=';
 }
 
 /*
  * sigv4_is_access_key_id
- *		True if s is non-empty printable ASCII without space, '/', ',' or
- *		'=' (characters that would break the Credential= field).
+ *		True if s is non-empty and made of sigv4_is_key_id_char only.
  */
 static bool
 sigv4_is_access_key_id(const char *s)
 {
-	if (s == NULL || *s == '\0')
-		return false;
-	for (; *s != '\0'; s++)
-	{
-		unsigned char c = (unsigned char) *s;
-
-		if (c <= 0x20 || c >= 0x7F || c == '/' || c == ',' || c == '=')
-			return false;
-	}
-	return true;
+	return sigv4_all_chars(s, sigv4_is_key_id_char);
 }
 
 /*
@@ -654,6 +669,25 @@ sigv4_get_signing_key(const SigV4Credentials *creds, const char *date,
  */
 
 /*
+ * sigv4_count_pieces
+ *		Number of pieces len bytes of s split into at sep: one more than
+ *		the number of seps.
+ */
+static size_t
+sigv4_count_pieces(const char *s, size_t len, char sep)
+{
+	size_t n = 1;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+	{
+		if (s[i] == sep)
+			n++;
+	}
+	return n;
+}
+
+/*
  * sigv4_append_canonical_uri
  *		Append the canonical URI for path to buf: optionally normalised (see
  *		the file header), then URI-encoded with '/' kept; "/" when empty.
@@ -681,12 +715,7 @@ sigv4_append_canonical_uri(SigV4Buf *buf, const char *path, bool normalize)
 	}
 
 	/* Split on '/' and keep a stack of the segments that survive. */
-	nsegs = 1;
-	for (i = 0; i < path_len; i++)
-	{
-		if (path[i] == '/')
-			nsegs++;
-	}
+	nsegs = sigv4_count_pieces(path, path_len, '/');
 	if (nsegs > SIZE_MAX / sizeof(size_t))
 		return ENOMEM;
 	seg_start = malloc(nsegs * sizeof(size_t));
@@ -794,97 +823,85 @@ sigv4_query_param_cmp(const void *a, const void *b)
 }
 
 /*
- * sigv4_append_canonical_query
- *		Append the canonical query string for query (NULL or wire form,
- *		without '?') to buf.  Returns 0, ENOMEM, or EINVAL for a malformed
- *		percent escape.
+ * sigv4_query_add_part
+ *		Percent-decode n bytes of s (into decoded, at least n bytes of
+ *		scratch) and append their encoding plus a NUL to the arena, setting
+ *		*off to where it starts.  Returns 0, or EINVAL for a malformed
+ *		percent escape; an allocation failure marks the arena failed.
  */
 static int
-sigv4_append_canonical_query(SigV4Buf *buf, const char *query)
+sigv4_query_add_part(SigV4Buf *arena, const char *s, size_t n, char *decoded,
+					 size_t *off)
 {
-	size_t			 qlen;
-	size_t			 npieces;
-	size_t			 nparams = 0;
-	size_t			 i;
-	size_t			 start;
-	char			*decoded = NULL;
-	SigV4QueryParam *params = NULL;
-	SigV4Buf		 arena;
-	int				 rc = 0;
+	size_t dlen = 0;
 
-	if (query == NULL || *query == '\0')
-		return 0;
+	if (!sigv4_percent_decode(s, n, decoded, &dlen))
+		return EINVAL;
+	*off = arena->len;
+	sigv4_buf_append_encoded(arena, decoded, dlen, false);
+	sigv4_buf_appendc(arena, '\0');
+	return 0;
+}
 
-	qlen = strlen(query);
-	npieces = 1;
-	for (i = 0; i < qlen; i++)
-	{
-		if (query[i] == '&')
-			npieces++;
-	}
-	sigv4_buf_init(&arena);
-	if (npieces > SIZE_MAX / sizeof(SigV4QueryParam))
-		return ENOMEM;
-	params = malloc(npieces * sizeof(SigV4QueryParam));
-	decoded = malloc(qlen + 1);
-	if (params == NULL || decoded == NULL)
-	{
-		rc = ENOMEM;
-		goto done;
-	}
+/*
+ * sigv4_parse_query
+ *		Split query (qlen bytes) on '&', skip empty pieces, split each piece
+ *		on its first '=' and store its key and value, decoded and
+ *		re-encoded, in the arena; params (room for every piece) get their
+ *		offsets and *nparams their number.  decoded is scratch of qlen
+ *		bytes.  Returns 0, EINVAL (malformed escape) or ENOMEM.
+ */
+static int
+sigv4_parse_query(const char *query, size_t qlen, char *decoded,
+				  SigV4Buf *arena, SigV4QueryParam *params, size_t *nparams)
+{
+	size_t i;
+	size_t start = 0;
+	size_t n = 0;
 
-	/* Decode and re-encode every key and value into the arena. */
-	start = 0;
 	for (i = 0; i <= qlen; i++)
 	{
-		size_t		piece_len;
-		const char *piece;
+		const char *piece = query + start;
+		size_t		piece_len = i - start;
 		const char *eq;
 		size_t		key_len;
-		size_t		dlen;
 
 		if (i < qlen && query[i] != '&')
 			continue;
-		piece = query + start;
-		piece_len = i - start;
 		start = i + 1;
 		if (piece_len == 0)
 			continue;
 
 		eq = memchr(piece, '=', piece_len);
 		key_len = eq != NULL ? (size_t) (eq - piece) : piece_len;
-
-		if (!sigv4_percent_decode(piece, key_len, decoded, &dlen))
-		{
-			rc = EINVAL;
-			goto done;
-		}
-		params[nparams].key_off = arena.len;
-		sigv4_buf_append_encoded(&arena, decoded, dlen, false);
-		sigv4_buf_appendc(&arena, '\0');
-
-		dlen = 0;
-		if (eq != NULL && !sigv4_percent_decode(
-							  eq + 1, piece_len - key_len - 1, decoded, &dlen))
-		{
-			rc = EINVAL;
-			goto done;
-		}
-		params[nparams].value_off = arena.len;
-		sigv4_buf_append_encoded(&arena, decoded, dlen, false);
-		sigv4_buf_appendc(&arena, '\0');
-		nparams++;
+		if (sigv4_query_add_part(arena, piece, key_len, decoded,
+								 &params[n].key_off) != 0 ||
+			sigv4_query_add_part(arena, eq != NULL ? eq + 1 : piece,
+								 eq != NULL ? piece_len - key_len - 1 : 0,
+								 decoded, &params[n].value_off) != 0)
+			return EINVAL;
+		n++;
 	}
-	if (arena.failed)
-	{
-		rc = ENOMEM;
-		goto done;
-	}
+	*nparams = n;
+	return arena->failed ? ENOMEM : 0;
+}
+
+/*
+ * sigv4_append_sorted_query
+ *		Point the nparams params into the arena, sort them by key then value
+ *		and append them to buf as key=value joined by '&'.  Returns 0 or
+ *		ENOMEM.
+ */
+static int
+sigv4_append_sorted_query(SigV4Buf *buf, const SigV4Buf *arena,
+						  SigV4QueryParam *params, size_t nparams)
+{
+	size_t i;
 
 	for (i = 0; i < nparams; i++)
 	{
-		params[i].key = arena.data + params[i].key_off;
-		params[i].value = arena.data + params[i].value_off;
+		params[i].key = arena->data + params[i].key_off;
+		params[i].value = arena->data + params[i].value_off;
 	}
 	if (nparams > 1)
 		qsort(params, nparams, sizeof(SigV4QueryParam), sigv4_query_param_cmp);
@@ -897,10 +914,43 @@ sigv4_append_canonical_query(SigV4Buf *buf, const char *query)
 		sigv4_buf_appendc(buf, '=');
 		sigv4_buf_appends(buf, params[i].value);
 	}
-	if (buf->failed)
-		rc = ENOMEM;
+	return buf->failed ? ENOMEM : 0;
+}
 
-done:
+/*
+ * sigv4_append_canonical_query
+ *		Append the canonical query string for query (NULL or wire form,
+ *		without '?') to buf.  Returns 0, ENOMEM, or EINVAL for a malformed
+ *		percent escape.
+ */
+static int
+sigv4_append_canonical_query(SigV4Buf *buf, const char *query)
+{
+	size_t			 qlen;
+	size_t			 npieces;
+	size_t			 nparams = 0;
+	char			*decoded = NULL;
+	SigV4QueryParam *params = NULL;
+	SigV4Buf		 arena;
+	int				 rc;
+
+	if (query == NULL || *query == '\0')
+		return 0;
+
+	qlen = strlen(query);
+	npieces = sigv4_count_pieces(query, qlen, '&');
+	sigv4_buf_init(&arena);
+	if (npieces > SIZE_MAX / sizeof(SigV4QueryParam))
+		return ENOMEM;
+	params = malloc(npieces * sizeof(SigV4QueryParam));
+	decoded = malloc(qlen + 1);
+	if (params == NULL || decoded == NULL)
+		rc = ENOMEM;
+	else
+		rc = sigv4_parse_query(query, qlen, decoded, &arena, params, &nparams);
+	if (rc == 0)
+		rc = sigv4_append_sorted_query(buf, &arena, params, nparams);
+
 	free(params);
 	if (decoded != NULL)
 	{
@@ -929,6 +979,23 @@ sigv4_header_cmp(const void *a, const void *b)
 }
 
 /*
+ * sigv4_name_in
+ *		True if name (any case) is one of the n lower-case names in list.
+ */
+static bool
+sigv4_name_in(const char *name, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (sigv4_name_equals(name, list[i]))
+			return true;
+	}
+	return false;
+}
+
+/*
  * sigv4_is_unsigned_header
  *		True if name (any case) is a hop-by-hop or otherwise never-signed
  *		header.
@@ -936,14 +1003,8 @@ sigv4_header_cmp(const void *a, const void *b)
 static bool
 sigv4_is_unsigned_header(const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(sigv4_unsigned_headers) / sizeof(char *); i++)
-	{
-		if (sigv4_name_equals(name, sigv4_unsigned_headers[i]))
-			return true;
-	}
-	return false;
+	return sigv4_name_in(name, sigv4_unsigned_headers,
+						 SIGV4_LENGTHOF(sigv4_unsigned_headers));
 }
 
 /*
@@ -953,14 +1014,8 @@ sigv4_is_unsigned_header(const char *name)
 static bool
 sigv4_is_reserved_header(const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(sigv4_reserved_headers) / sizeof(char *); i++)
-	{
-		if (sigv4_name_equals(name, sigv4_reserved_headers[i]))
-			return true;
-	}
-	return false;
+	return sigv4_name_in(name, sigv4_reserved_headers,
+						 SIGV4_LENGTHOF(sigv4_reserved_headers));
 }
 
 /*
@@ -1314,6 +1369,19 @@ sigv4_uri_encode(const char *s, size_t len, bool keep_slash, char *dst,
 }
 
 /*
+ * sigv4_free_wiped
+ *		Wipe and free a NUL-terminated string (NULL is allowed).
+ */
+static void
+sigv4_free_wiped(char *s)
+{
+	if (s == NULL)
+		return;
+	OPENSSL_cleanse(s, strlen(s));
+	free(s);
+}
+
+/*
  * sigv4_result_free
  *		Wipe and free the strings of *out and zero the whole struct.  Safe on
  *		a zeroed struct and safe to call twice.
@@ -1323,23 +1391,179 @@ sigv4_result_free(SigV4Result *out)
 {
 	if (out == NULL)
 		return;
-	if (out->authorization != NULL)
-	{
-		OPENSSL_cleanse(out->authorization, strlen(out->authorization));
-		free(out->authorization);
-	}
-	if (out->canonical_request != NULL)
-	{
-		OPENSSL_cleanse(out->canonical_request,
-						strlen(out->canonical_request));
-		free(out->canonical_request);
-	}
-	if (out->string_to_sign != NULL)
-	{
-		OPENSSL_cleanse(out->string_to_sign, strlen(out->string_to_sign));
-		free(out->string_to_sign);
-	}
+	sigv4_free_wiped(out->authorization);
+	sigv4_free_wiped(out->canonical_request);
+	sigv4_free_wiped(out->string_to_sign);
 	memset(out, 0, sizeof(*out));
+}
+
+/*
+ * sigv4_all_headers
+ *		The caller's headers followed by the ones the signer adds:
+ *		x-amz-date, x-amz-security-token (with a token, unless
+ *		omit_session_token) and x-amz-content-sha256 (when sign_body), whose
+ *		values point into out and creds.  Returns a malloc'd array and its
+ *		length in *nhdrs, or NULL when out of memory.
+ */
+static SigV4Header *
+sigv4_all_headers(const SigV4Request *req, const SigV4Credentials *creds,
+				  const SigV4Result *out, int *nhdrs)
+{
+	SigV4Header *hdrs;
+	int			 n;
+	bool		 have_token =
+		creds->session_token != NULL && creds->session_token[0] != '\0';
+
+	hdrs = malloc(((size_t) req->nheaders + 3) * sizeof(SigV4Header));
+	if (hdrs == NULL)
+		return NULL;
+	if (req->nheaders > 0)
+		memcpy(hdrs, req->headers,
+			   (size_t) req->nheaders * sizeof(SigV4Header));
+	n = req->nheaders;
+	hdrs[n].name = "x-amz-date";
+	hdrs[n++].value = out->amz_date;
+	if (have_token && !req->omit_session_token)
+	{
+		hdrs[n].name = "x-amz-security-token";
+		hdrs[n++].value = creds->session_token;
+	}
+	if (req->sign_body)
+	{
+		hdrs[n].name = "x-amz-content-sha256";
+		hdrs[n++].value = out->payload_hash;
+	}
+	*nhdrs = n;
+	return hdrs;
+}
+
+/*
+ * sigv4_build_canonical_request
+ *		Method, canonical URI, query and headers, signed-header list and
+ *		payload hash, each on its own line, into cr; the signed-header list
+ *		also into signed_list.  Returns 0, EINVAL (malformed query escape)
+ *		or ENOMEM.
+ */
+static int
+sigv4_build_canonical_request(SigV4Buf *cr, SigV4Buf *signed_list,
+							  const SigV4Request *req, const SigV4Header *hdrs,
+							  int nhdrs, const char *payload_hash)
+{
+	int rc;
+
+	sigv4_buf_appends(cr, req->method);
+	sigv4_buf_appendc(cr, '\n');
+	rc = sigv4_append_canonical_uri(cr, req->path, req->normalize_path);
+	if (rc != 0)
+		return rc;
+	sigv4_buf_appendc(cr, '\n');
+	rc = sigv4_append_canonical_query(cr, req->query);
+	if (rc != 0)
+		return rc;
+	sigv4_buf_appendc(cr, '\n');
+	rc = sigv4_append_headers(cr, signed_list, hdrs, nhdrs);
+	if (rc != 0)
+		return rc;
+	sigv4_buf_appendc(cr, '\n');
+	sigv4_buf_appends(cr, payload_hash);
+	return cr->failed ? ENOMEM : 0;
+}
+
+/*
+ * sigv4_append_scope
+ *		Append the credential scope date/region/service/aws4_request.
+ */
+static void
+sigv4_append_scope(SigV4Buf *buf, const char *date, const SigV4Request *req)
+{
+	sigv4_buf_appends(buf, date);
+	sigv4_buf_appendc(buf, '/');
+	sigv4_buf_appends(buf, req->region);
+	sigv4_buf_appendc(buf, '/');
+	sigv4_buf_appends(buf, req->service);
+	sigv4_buf_appends(buf, "/" SIGV4_TERMINATOR);
+}
+
+/*
+ * sigv4_build_string_to_sign
+ *		Algorithm, timestamp, scope and the hex SHA-256 of the canonical
+ *		request cr, each on its own line, into sts.  Returns 0, ENOMEM or
+ *		EIO.
+ */
+static int
+sigv4_build_string_to_sign(SigV4Buf *sts, const SigV4Buf *cr,
+						   const char *amz_date, const char *date,
+						   const SigV4Request *req)
+{
+	unsigned char md[SIGV4_SHA256_LEN];
+	char		  hex[2 * SIGV4_SHA256_LEN + 1];
+
+	if (!sigv4_sha256(cr->data, cr->len, md))
+		return EIO;
+	sigv4_hex(md, sizeof(md), hex);
+	sigv4_buf_appends(sts, SIGV4_ALGORITHM "\n");
+	sigv4_buf_appends(sts, amz_date);
+	sigv4_buf_appendc(sts, '\n');
+	sigv4_append_scope(sts, date, req);
+	sigv4_buf_appendc(sts, '\n');
+	sigv4_buf_appends(sts, hex);
+	return sts->failed ? ENOMEM : 0;
+}
+
+/*
+ * sigv4_compute_signature
+ *		Hex HMAC of the string to sign with the signing key for (creds,
+ *		date, region, service), fetched from or added to cache, into
+ *		signature.  The key is wiped afterwards.  Returns 0, ENOMEM or EIO.
+ */
+static int
+sigv4_compute_signature(const SigV4Credentials *creds, const char *date,
+						const SigV4Request *req, SigV4KeyCache *cache,
+						const SigV4Buf *sts, char signature[65])
+{
+	unsigned char key[SIGV4_SHA256_LEN];
+	unsigned char md[SIGV4_SHA256_LEN];
+	bool		  ok;
+	int			  rc;
+
+	rc = sigv4_get_signing_key(creds, date, req->region, req->service, cache,
+							   key);
+	if (rc != 0)
+		return rc;
+	ok = sigv4_hmac(key, sizeof(key), sts->data, sts->len, md);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (!ok)
+		return EIO;
+	sigv4_hex(md, sizeof(md), signature);
+	return 0;
+}
+
+/*
+ * sigv4_build_authorization
+ *		The Authorization header value: algorithm, Credential=key id/scope,
+ *		SignedHeaders= and Signature=.  Returns it malloc'd, or NULL when
+ *		out of memory.
+ */
+static char *
+sigv4_build_authorization(const SigV4Credentials *creds, const char *date,
+						  const SigV4Request *req, const SigV4Buf *signed_list,
+						  const char *signature)
+{
+	SigV4Buf auth;
+	char	*result;
+
+	sigv4_buf_init(&auth);
+	sigv4_buf_appends(&auth, SIGV4_ALGORITHM " Credential=");
+	sigv4_buf_appends(&auth, creds->access_key_id);
+	sigv4_buf_appendc(&auth, '/');
+	sigv4_append_scope(&auth, date, req);
+	sigv4_buf_appends(&auth, ", SignedHeaders=");
+	sigv4_buf_append(&auth, signed_list->data, signed_list->len);
+	sigv4_buf_appends(&auth, ", Signature=");
+	sigv4_buf_appends(&auth, signature);
+	result = sigv4_buf_steal(&auth);
+	sigv4_buf_free(&auth);
+	return result;
 }
 
 /*
@@ -1366,14 +1590,10 @@ sigv4_sign(const SigV4Request *req, const SigV4Credentials *creds,
 	SigV4Buf	  cr;
 	SigV4Buf	  sts;
 	SigV4Buf	  signed_list;
-	SigV4Buf	  auth;
 	SigV4Header	 *hdrs = NULL;
 	int			  nhdrs;
 	unsigned char md[SIGV4_SHA256_LEN];
-	unsigned char key[SIGV4_SHA256_LEN];
-	char		  hex[2 * SIGV4_SHA256_LEN + 1];
 	char		  date[9];
-	bool		  have_token;
 	int			  rc;
 
 	if (out == NULL)
@@ -1382,127 +1602,46 @@ sigv4_sign(const SigV4Request *req, const SigV4Credentials *creds,
 	sigv4_buf_init(&cr);
 	sigv4_buf_init(&sts);
 	sigv4_buf_init(&signed_list);
-	sigv4_buf_init(&auth);
 
 	rc = sigv4_validate(req, creds);
 	if (rc != 0)
-		goto fail;
+		goto done;
 	rc = sigv4_format_amz_date(req->timestamp, out->amz_date);
 	if (rc != 0)
-		goto fail;
+		goto done;
 	memcpy(date, out->amz_date, 8);
 	date[8] = '\0';
 
 	if (!sigv4_sha256(req->body, req->body_len, md))
 	{
 		rc = EIO;
-		goto fail;
+		goto done;
 	}
 	sigv4_hex(md, sizeof(md), out->payload_hash);
 
-	/* The caller's headers followed by the ones the signer adds. */
-	have_token =
-		creds->session_token != NULL && creds->session_token[0] != '\0';
-	hdrs = malloc(((size_t) req->nheaders + 3) * sizeof(SigV4Header));
+	hdrs = sigv4_all_headers(req, creds, out, &nhdrs);
 	if (hdrs == NULL)
 	{
 		rc = ENOMEM;
-		goto fail;
+		goto done;
 	}
-	if (req->nheaders > 0)
-		memcpy(hdrs, req->headers,
-			   (size_t) req->nheaders * sizeof(SigV4Header));
-	nhdrs = req->nheaders;
-	hdrs[nhdrs].name = "x-amz-date";
-	hdrs[nhdrs++].value = out->amz_date;
-	if (have_token && !req->omit_session_token)
-	{
-		hdrs[nhdrs].name = "x-amz-security-token";
-		hdrs[nhdrs++].value = creds->session_token;
-	}
-	if (req->sign_body)
-	{
-		hdrs[nhdrs].name = "x-amz-content-sha256";
-		hdrs[nhdrs++].value = out->payload_hash;
-	}
-
-	/* Canonical request */
-	sigv4_buf_appends(&cr, req->method);
-	sigv4_buf_appendc(&cr, '\n');
-	rc = sigv4_append_canonical_uri(&cr, req->path, req->normalize_path);
+	rc = sigv4_build_canonical_request(&cr, &signed_list, req, hdrs, nhdrs,
+									   out->payload_hash);
 	if (rc != 0)
-		goto fail;
-	sigv4_buf_appendc(&cr, '\n');
-	rc = sigv4_append_canonical_query(&cr, req->query);
+		goto done;
+	rc = sigv4_build_string_to_sign(&sts, &cr, out->amz_date, date, req);
 	if (rc != 0)
-		goto fail;
-	sigv4_buf_appendc(&cr, '\n');
-	rc = sigv4_append_headers(&cr, &signed_list, hdrs, nhdrs);
+		goto done;
+	rc =
+		sigv4_compute_signature(creds, date, req, cache, &sts, out->signature);
 	if (rc != 0)
-		goto fail;
-	sigv4_buf_appendc(&cr, '\n');
-	sigv4_buf_appends(&cr, out->payload_hash);
-	if (cr.failed)
-	{
-		rc = ENOMEM;
-		goto fail;
-	}
-
-	/* String to sign */
-	if (!sigv4_sha256(cr.data, cr.len, md))
-	{
-		rc = EIO;
-		goto fail;
-	}
-	sigv4_hex(md, sizeof(md), hex);
-	sigv4_buf_appends(&sts, SIGV4_ALGORITHM "\n");
-	sigv4_buf_appends(&sts, out->amz_date);
-	sigv4_buf_appendc(&sts, '\n');
-	sigv4_buf_appends(&sts, date);
-	sigv4_buf_appendc(&sts, '/');
-	sigv4_buf_appends(&sts, req->region);
-	sigv4_buf_appendc(&sts, '/');
-	sigv4_buf_appends(&sts, req->service);
-	sigv4_buf_appends(&sts, "/" SIGV4_TERMINATOR "\n");
-	sigv4_buf_appends(&sts, hex);
-	if (sts.failed)
-	{
-		rc = ENOMEM;
-		goto fail;
-	}
-
-	/* Signature */
-	rc = sigv4_get_signing_key(creds, date, req->region, req->service, cache,
-							   key);
-	if (rc != 0)
-		goto fail;
-	if (!sigv4_hmac(key, sizeof(key), sts.data, sts.len, md))
-	{
-		OPENSSL_cleanse(key, sizeof(key));
-		rc = EIO;
-		goto fail;
-	}
-	OPENSSL_cleanse(key, sizeof(key));
-	sigv4_hex(md, sizeof(md), out->signature);
-
-	/* Authorization header value */
-	sigv4_buf_appends(&auth, SIGV4_ALGORITHM " Credential=");
-	sigv4_buf_appends(&auth, creds->access_key_id);
-	sigv4_buf_appendc(&auth, '/');
-	sigv4_buf_appends(&auth, date);
-	sigv4_buf_appendc(&auth, '/');
-	sigv4_buf_appends(&auth, req->region);
-	sigv4_buf_appendc(&auth, '/');
-	sigv4_buf_appends(&auth, req->service);
-	sigv4_buf_appends(&auth, "/" SIGV4_TERMINATOR ", SignedHeaders=");
-	sigv4_buf_append(&auth, signed_list.data, signed_list.len);
-	sigv4_buf_appends(&auth, ", Signature=");
-	sigv4_buf_appends(&auth, out->signature);
-	out->authorization = sigv4_buf_steal(&auth);
+		goto done;
+	out->authorization = sigv4_build_authorization(
+		creds, date, req, &signed_list, out->signature);
 	if (out->authorization == NULL)
 	{
 		rc = ENOMEM;
-		goto fail;
+		goto done;
 	}
 
 	if (want_intermediate)
@@ -1510,25 +1649,15 @@ sigv4_sign(const SigV4Request *req, const SigV4Credentials *creds,
 		out->canonical_request = sigv4_buf_steal(&cr);
 		out->string_to_sign = sigv4_buf_steal(&sts);
 		if (out->canonical_request == NULL || out->string_to_sign == NULL)
-		{
 			rc = ENOMEM;
-			goto fail;
-		}
 	}
 
+done:
 	free(hdrs);
 	sigv4_buf_free(&cr);
 	sigv4_buf_free(&sts);
 	sigv4_buf_free(&signed_list);
-	sigv4_buf_free(&auth);
-	return 0;
-
-fail:
-	free(hdrs);
-	sigv4_buf_free(&cr);
-	sigv4_buf_free(&sts);
-	sigv4_buf_free(&signed_list);
-	sigv4_buf_free(&auth);
-	sigv4_result_free(out);
+	if (rc != 0)
+		sigv4_result_free(out);
 	return rc;
 }

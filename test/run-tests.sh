@@ -5,7 +5,8 @@
 #
 #   test/install-deps.sh && test/run-tests.sh
 #
-# It builds and installs the extension, runs the signer's unit tests, the
+# It builds and installs the extension, checks the architecture of src/
+# (test/check_architecture.py), runs the signer's unit tests, the
 # mock endpoint's self-test, then starts a throwaway PostgreSQL cluster and
 # the mock AWS endpoint and runs the pg_regress suite and the other drivers
 # against them; everything is removed on exit.  The last line is
@@ -99,6 +100,13 @@ fi
 if grep -q 'warning:' "$LOGS/build.log"; then
 	grep 'warning:' "$LOGS/build.log" >&2
 fi
+
+echo "== architecture of src/ (test/check_architecture.py)"
+# no cycles, header comments, function lengths, src/README.md in step; it
+# reads the objects of the build above and fails on any older than its sources
+"$SM_PYTHON" test/check_architecture.py >"$LOGS/architecture.log" 2>&1
+grep '^FAIL' "$LOGS/architecture.log" || true
+record "architecture" "$LOGS/architecture.log"
 
 echo "== SigV4 signer (official vectors and botocore-generated cases)"
 make -s PG_CONFIG="$PG_CONFIG" sigv4-check >"$LOGS/sigv4.log" 2>&1
