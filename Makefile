@@ -31,7 +31,7 @@ include $(PGXS)
 
 include test/sigv4-check.mk
 
-EXTRA_CLEAN = test/sigv4_check test/retry_check
+EXTRA_CLEAN = test/sigv4_check test/retry_check test/ratelimit_check
 
 # Unit tests of the retry policy (no server needed).
 test/retry_check: test/retry_check.c src/retry.c src/retry.h
@@ -42,3 +42,15 @@ retry-check: test/retry_check
 	test/retry_check
 
 .PHONY: retry-check
+
+# Unit tests of the rate limiters, and a cross-check against botocore's
+# adaptive retry mode (no server needed).
+test/ratelimit_check: test/ratelimit_check.c src/ratelimit.c src/ratelimit.h
+	$(CC) -O2 -Wall -Wextra -Werror -Isrc -o $@ test/ratelimit_check.c \
+		src/ratelimit.c -lm
+
+ratelimit-check: test/ratelimit_check
+	test/ratelimit_check
+	/usr/bin/python3 test/ratelimit_botocore.py test/ratelimit_check
+
+.PHONY: ratelimit-check
