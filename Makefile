@@ -14,9 +14,12 @@ OBJS = \
 	src/transport.o \
 	src/retry.o \
 	src/reply.o \
-	src/sigv4.o
+	src/sigv4.o \
+	src/cluster.o \
+	src/ratelimit.o
 
-DATA = sql/segment_membership--1.0.sql
+DATA = sql/segment_membership--1.0.sql sql/segment_membership--1.1.sql \
+	sql/segment_membership--1.0--1.1.sql
 PGFILEDESC = "segment_membership - Customer Profiles segment membership as rows"
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(filter-out sql/segment_membership--%.sql,$(wildcard sql/*.sql))))

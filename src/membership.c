@@ -35,6 +35,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "cluster.h"
 #include "compat.h"
 #include "config.h"
 #include "credentials.h"
@@ -166,6 +167,8 @@ static void		   sm_error_context(void *arg);
 void
 _PG_init(void)
 {
+	/* first: our settings must exist before the prefix is reserved */
+	sm_cluster_init();
 	sm_define_gucs();
 }
 
@@ -962,6 +965,8 @@ sm_emit_ready(SmCall *call)
 		b->body = NULL;
 		call->emit_batch++;
 	}
+	/* cluster.c: progress of the call */
+	sm_progress_ids_done(call->emit_pos);
 }
 
 /* errcontext for everything that happens while the requests run */
@@ -1049,6 +1054,9 @@ sm_get_segment_membership(PG_FUNCTION_ARGS)
 
 		/* positions before the first valid id need no batch */
 		sm_emit_upto(call, call->batch_first_pos[0]);
+
+		/* cluster.c: a progress row until call_cxt goes away */
+		sm_progress_begin(call->domain, call->segment, call->nitems);
 
 		errcb.callback = sm_error_context;
 		errcb.arg = call;

@@ -40,6 +40,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "compat.h"
 #include "config.h"
 #include "miscadmin.h"
@@ -105,6 +106,7 @@ typedef struct SmJobState
 	bool		  token_retry_used;
 	int			  signed_offset; /* clock offset the attempt was signed with */
 	TimestampTz	  retry_at;
+	TimestampTz	  sent_at; /* when the current attempt started */
 	SmTransfer	 *xfer;
 	MemoryContext attempt_cxt;
 } SmJobState;
@@ -988,6 +990,9 @@ sm_job_start_attempt(SmRun *run, int j)
 	js->signed_offset = sm_clock_offset;
 	js->xfer = sm_transfer_start(&sm_main, &spec, js->attempt_cxt, j, true);
 	MemoryContextSwitchTo(oldcxt);
+	/* cluster.c: totals and progress count the request */
+	js->sent_at = GetCurrentTimestamp();
+	sm_cluster_request_sent();
 	js->attempts++;
 	js->phase = SM_JOB_RUNNING;
 	run->nrunning++;
@@ -1019,11 +1024,16 @@ sm_job_completed(SmRun *run, SmTransfer *xfer)
 {
 	SmJobState	 *js = &run->jobs[xfer->job];
 	MemoryContext oldcxt;
+	bool		  success = (xfer->resp.curl_code == CURLE_OK &&
+					 xfer->resp.http_status >= 200 &&
+					 xfer->resp.http_status < 300);
 
 	/* whatever parsing the reply allocates goes away with the attempt */
 	oldcxt = MemoryContextSwitchTo(js->attempt_cxt);
 	sm_job_decide(run, xfer);
 	MemoryContextSwitchTo(oldcxt);
+	/* cluster.c: totals, progress and the adaptive rate learn the outcome */
+	sm_cluster_reply_received(js->sent_at, success);
 	if (js->phase == SM_JOB_DONE)
 	{
 		MemoryContextDelete(js->attempt_cxt);
@@ -1150,6 +1160,7 @@ sm_run_start_due(SmRun *run)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz next_retry = DT_NOEND;
+	TimestampTz token_at;
 	int			i = 0;
 
 	while (i < run->nwaiting)
@@ -1163,13 +1174,21 @@ sm_run_start_due(SmRun *run)
 			i++;
 			continue;
 		}
+		/* cluster.c: the shared rate limit; no token yet, come back then */
+		if (!sm_cluster_take_token(&token_at))
+			return Min(next_retry, token_at);
 		run->waiting[i] = run->waiting[--run->nwaiting];
 		sm_job_start_attempt(run, j);
 	}
 	while (run->next_new < run->njobs &&
 		   run->nrunning < run->max_concurrency &&
 		   run->ops->may_start(run->arg, run->next_new))
+	{
+		/* cluster.c: the shared rate limit; no token yet, come back then */
+		if (!sm_cluster_take_token(&token_at))
+			return Min(next_retry, token_at);
 		sm_job_start_attempt(run, run->next_new++);
+	}
 	return next_retry;
 }
 
@@ -1215,16 +1234,20 @@ sm_run_jobs(int njobs, int max_concurrency, const SmJobOps *ops, void *arg)
 
 			CHECK_FOR_INTERRUPTS();
 			next_retry = sm_run_start_due(&run);
-			if (run.nrunning == 0 && run.nwaiting == 0)
+			if (run.nrunning == 0 && run.nwaiting == 0 &&
+				next_retry == DT_NOEND)
 				elog(ERROR, "segment_membership: no job can make progress");
 
 			wait_ms = (next_retry == DT_NOEND) ? -1 : sm_ms_until(next_retry);
 			if (run.nrunning == 0)
 			{
-				/* only retries pending: sleep on the latch alone */
+				/*
+				 * only retries or a rate-limit token pending: sleep on the
+				 * latch alone (cluster.c picks the wait event)
+				 */
 				int rc = WaitLatch(
 					MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					Max(wait_ms, 1), sm_wait_event_info());
+					Max(wait_ms, 1), sm_cluster_wait_event_info());
 
 				if (rc & WL_LATCH_SET)
 				{
