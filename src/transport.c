@@ -1024,9 +1024,9 @@ sm_job_completed(SmRun *run, SmTransfer *xfer)
 {
 	SmJobState	 *js = &run->jobs[xfer->job];
 	MemoryContext oldcxt;
-	bool		  success = (xfer->resp.curl_code == CURLE_OK &&
-					 xfer->resp.http_status >= 200 &&
-					 xfer->resp.http_status < 300);
+	bool		  success =
+		(xfer->resp.curl_code == CURLE_OK && xfer->resp.http_status >= 200 &&
+		 xfer->resp.http_status < 300);
 
 	/* whatever parsing the reply allocates goes away with the attempt */
 	oldcxt = MemoryContextSwitchTo(js->attempt_cxt);

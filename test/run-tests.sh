@@ -139,6 +139,10 @@ if [ -n "$SM_VALGRIND" ]; then
 	exit
 fi
 
+echo "== cluster-wide state: views, rate limit, adaptive mode"
+bash test/cluster_check.sh >"$LOGS/cluster.log" 2>&1
+record "cluster" "$LOGS/cluster.log"
+
 if [ -z "$SM_QUICK" ]; then
 	for t in test/t_*.sh; do
 		[ -e "$t" ] || continue
