@@ -83,7 +83,7 @@ SQL
 	done
 	local req thr max1 tot
 	req=$(mockstat requests); thr=$(mockstat quota.throttled); max1=$(mockstat send_rate.max_1s)
-	tot=$(psql -X -q -A -t -F' ' -c "SELECT requests, throttled, failed, latency_p50_ms, latency_p99_ms FROM segment_membership_totals")
+	tot=$(psql -X -q -A -t -F' ' -c "SELECT requests, throttled, failed, round(latency_p50_ms::numeric, 1), round(latency_p99_ms::numeric, 1) FROM segment_membership_totals")
 	printf '%-9s %9s %10s %9s%% %7s %8s %6sx %10s %s\n' "$row" "$req" "$thr" \
 		"$(awk -v t="$thr" -v r="$req" 'BEGIN {printf "%.1f", r ? 100 * t / r : 0}')" \
 		"$failed" "$wall" "$(awk -v w="$wall" -v i="$ideal" 'BEGIN {printf "%.2f", w / i}')" "$max1" "$samples"
