@@ -106,7 +106,6 @@ typedef struct SmShared
 	double			  fixed_rate; /* rate of "fixed"; 0: never set up */
 	SmTokenBucket	  fixed;
 	SmAdaptiveLimiter adaptive;
-	double			  adaptive_started; /* clock of adaptive's init */
 
 	/* totals since stats_reset */
 	int64		requests;
@@ -188,7 +187,6 @@ sm_shared_init(SmShared *s, int nslots)
 	LWLockInitialize(&s->lock, s->tranche_id);
 	s->fixed_rate = 0;
 	sm_adaptive_init(&s->adaptive, now);
-	s->adaptive_started = now;
 	s->stats_reset = GetCurrentTimestamp();
 	s->nslots = nslots;
 	s->magic = SM_SHARED_MAGIC;
