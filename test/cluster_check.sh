@@ -106,6 +106,11 @@ fi
 expect "no limit configured: no NOTICE" "^1000$" "$(call 1000 nolimit)"
 
 echo "# 2. with shared_preload_libraries"
+SM_PG_ENV+=(AWS_RETRY_MODE=adaptive)
+restart -c shared_preload_libraries=segment_membership
+expect "retry_mode unset: AWS_RETRY_MODE decides" "^\|adaptive$" \
+	"SELECT current_setting('segment_membership.retry_mode'), retry_mode FROM segment_membership_rate_limiter()"
+sm_default_pg_env
 restart -c shared_preload_libraries=segment_membership
 expect "rate limiter: standard mode, no limit" "^standard\|0\|f\|$" \
 	"SELECT retry_mode, max_requests_per_second, adaptive_active, adaptive_rate FROM segment_membership_rate_limiter()"
