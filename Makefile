@@ -23,9 +23,12 @@ OBJS = \
 	src/retry.o \
 	src/reply.o \
 	src/sigv4.o \
-	src/parse_util.o
+	src/parse_util.o \
+	src/cluster.o \
+	src/ratelimit.o
 
-DATA = sql/segment_membership--1.0.sql
+DATA = sql/segment_membership--1.0.sql sql/segment_membership--1.1.sql \
+	sql/segment_membership--1.0--1.1.sql
 PGFILEDESC = "segment_membership - Customer Profiles segment membership as rows"
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(filter-out sql/segment_membership--%.sql,$(wildcard sql/*.sql))))
@@ -40,7 +43,7 @@ include $(PGXS)
 
 include test/sigv4-check.mk
 
-EXTRA_CLEAN = test/sigv4_check test/retry_check
+EXTRA_CLEAN = test/sigv4_check test/retry_check test/ratelimit_check
 
 # Unit tests of the retry policy (no server needed).
 test/retry_check: test/retry_check.c src/retry.c src/retry.h
@@ -51,4 +54,17 @@ retry-check: test/retry_check
 	test/retry_check
 
 .PHONY: retry-check
+
 include test/fuzz/fuzz.mk
+
+# Unit tests of the rate limiters, and a cross-check against botocore's
+# adaptive retry mode (no server needed).
+test/ratelimit_check: test/ratelimit_check.c src/ratelimit.c src/ratelimit.h
+	$(CC) -O2 -Wall -Wextra -Werror -Isrc -o $@ test/ratelimit_check.c \
+		src/ratelimit.c -lm
+
+ratelimit-check: test/ratelimit_check
+	test/ratelimit_check
+	/usr/bin/python3 test/ratelimit_botocore.py test/ratelimit_check
+
+.PHONY: ratelimit-check
