@@ -26,7 +26,9 @@ OBJS = \
 	src/retry.o \
 	src/reply.o \
 	src/sigv4.o \
-	src/parse_util.o
+	src/parse_util.o \
+	src/cluster.o \
+	src/ratelimit.o
 
 # Every install and upgrade script; the version lives only in the control
 # file's default_version (it also feeds the User-Agent and META.json).
@@ -59,7 +61,7 @@ include $(PGXS)
 
 include test/sigv4-check.mk
 
-EXTRA_CLEAN = test/sigv4_check test/retry_check
+EXTRA_CLEAN = test/sigv4_check test/retry_check test/ratelimit_check
 
 # The tests that need the mock endpoint (see REGRESS_MOCK above).
 installcheck-mock: submake $(REGRESS_PREP)
@@ -80,4 +82,20 @@ retry-check: test/retry_check
 	test/retry_check
 
 .PHONY: retry-check
+
 include test/fuzz/fuzz.mk
+
+# Unit tests of the rate limiters, and a cross-check against botocore's
+# adaptive retry mode (no server needed).
+test/ratelimit_check: test/ratelimit_check.c src/ratelimit.c src/ratelimit.h
+	$(CC) -O2 -Wall -Wextra -Werror -Isrc -o $@ test/ratelimit_check.c \
+		src/ratelimit.c -lm
+
+ratelimit-check: test/ratelimit_check
+	test/ratelimit_check
+	/usr/bin/python3 test/ratelimit_botocore.py test/ratelimit_check
+
+.PHONY: ratelimit-check
+
+# PGXS knows nothing of our headers: rebuild every object when one changes.
+$(OBJS): $(wildcard src/*.h)

@@ -207,4 +207,74 @@ sm_jsonb_parse_safe(char *text, Jsonb **result)
 #endif
 }
 
+/* ======================================================================
+ * Cluster-wide state (src/cluster.c): shared memory, its lock and the wait
+ * event of the rate limit.  Kept together here to ease merging.
+ * ====================================================================== */
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+
+/*
+ * 17 and later: the DSM registry creates the shared state on first use, so
+ * nothing needs preloading.  19 passes an extra argument to the
+ * initialization callback.  Before 17 the state lives in the main shared
+ * memory segment, which needs shared_preload_libraries.
+ */
+#if PG_VERSION_NUM >= 170000
+#include "storage/dsm_registry.h"
+#define SM_HAVE_DSM_REGISTRY 1
+#endif
+
+#if PG_VERSION_NUM >= 190000
+#define SM_DSM_INIT_CALLBACK(fn, ptr)                                         \
+	static void fn(void *ptr, void *sm_dsm_init_arg pg_attribute_unused())
+#define sm_get_named_dsm_segment(name, size, init, found)                     \
+	GetNamedDSMSegment((name), (size), (init), (found), NULL)
+#elif PG_VERSION_NUM >= 170000
+#define SM_DSM_INIT_CALLBACK(fn, ptr) static void fn(void *ptr)
+#define sm_get_named_dsm_segment(name, size, init, found)                     \
+	GetNamedDSMSegment((name), (size), (init), (found))
+#endif
+
+/*
+ * 15 added shmem_request_hook, from which shared memory must be requested;
+ * 14 requests it in _PG_init itself.
+ */
+#if PG_VERSION_NUM >= 150000
+#define SM_HAVE_SHMEM_REQUEST_HOOK 1
+#endif
+
+/*
+ * LWLock tranches: 19 names a tranche when allocating its id (in shared
+ * memory, for every backend); before, every backend registers the name
+ * itself.
+ */
+#if PG_VERSION_NUM >= 190000
+#define sm_lwlock_new_tranche_id(name)		 LWLockNewTrancheId(name)
+#define sm_lwlock_register_tranche(id, name) ((void) 0)
+#else
+#define sm_lwlock_new_tranche_id(name) LWLockNewTrancheId()
+#define sm_lwlock_register_tranche(id, name)                                  \
+	LWLockRegisterTranche((id), (name))
+#endif
+
+/*
+ * The wait event of a request waiting for a token of the rate limit: a
+ * named custom event on 17 and later, the generic "Extension" before.
+ */
+static inline uint32
+sm_wait_event_rate_limit(void)
+{
+#if PG_VERSION_NUM >= 170000
+	static uint32 we = 0;
+
+	if (we == 0)
+		we = WaitEventExtensionNew("SegmentMembershipRateLimit");
+	return we;
+#else
+	return PG_WAIT_EXTENSION;
+#endif
+}
+
 #endif /* SM_COMPAT_H */

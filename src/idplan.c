@@ -747,6 +747,13 @@ sm_plan_emit_ready(SmPlan *plan)
 	sm_emit_upto(plan, plan->request_first_pos[plan->emit_request]);
 }
 
+/* How many rows (input elements) have been emitted so far. */
+int
+sm_plan_rows_emitted(const SmPlan *plan)
+{
+	return plan->emit_pos;
+}
+
 /*
  * sm_plan_finish
  *		Every request is answered: emit the remaining rows and free the plan.

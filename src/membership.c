@@ -28,6 +28,7 @@
 
 #include "access/htup_details.h"
 #include "aws_sign.h"
+#include "cluster.h"
 #include "compat.h"
 #include "config.h"
 #include "credentials.h"
@@ -69,6 +70,24 @@ PG_FUNCTION_INFO_V1(sm_segment_membership_stats);
 void _PG_init(void);
 
 /*
+ * sm_cluster_counts
+ *		SmClusterCountsFn: this backend's counters that cluster.c carries
+ *		into the cluster-wide totals.  Never raises an error.
+ */
+static void
+sm_cluster_counts(SmClusterCounts *counts)
+{
+	const SmRequestCounters	  *rc = sm_request_counters();
+	const SmTransportCounters *tc = sm_transport_counters();
+
+	counts->retries = rc->retries;
+	counts->throttled = rc->throttled;
+	counts->failed = rc->failed_requests;
+	counts->bytes_received = tc->bytes_received;
+	counts->connections_opened = tc->connections_opened;
+}
+
+/*
  * _PG_init
  *		Module load: define the settings.  Nothing touches the network or
  *		libcurl until the first call.
@@ -76,6 +95,8 @@ void _PG_init(void);
 void
 _PG_init(void)
 {
+	/* first: cluster.c's settings must exist before the prefix is reserved */
+	sm_cluster_init(sm_cluster_counts);
 	sm_define_gucs();
 }
 
@@ -159,9 +180,13 @@ sm_build(void *arg, int req, SmRequestSpec *spec)
 static const char *
 sm_accept(void *arg, int req, SmResponse *resp)
 {
-	SmCall *call = (SmCall *) arg;
+	SmCall	   *call = (SmCall *) arg;
+	const char *why;
 
-	return sm_plan_take_reply(call->plan, req, resp->body, resp->body_len);
+	why = sm_plan_take_reply(call->plan, req, resp->body, resp->body_len);
+	/* cluster.c: progress of the call */
+	sm_progress_ids_done(sm_plan_rows_emitted(call->plan));
+	return why;
 }
 
 /*
@@ -174,8 +199,12 @@ sm_give_up(void *arg, int req, const SmFailure *f)
 	SmCall *call = (SmCall *) arg;
 
 	if (sm_failure_wants_rows(f, call->limits.on_request_failure))
+	{
 		sm_plan_fail_request(call->plan, req, f->http_status,
 							 sm_failure_row_message(f));
+		/* cluster.c: progress of the call */
+		sm_progress_ids_done(sm_plan_rows_emitted(call->plan));
+	}
 	else
 		sm_failure_report(f, &call->target); /* does not return */
 }
@@ -268,7 +297,11 @@ sm_get_segment_membership(PG_FUNCTION_ARGS)
 		/* rows of elements before the first valid id need no request */
 		sm_plan_emit_ready(call.plan);
 		if (sm_plan_nrequests(call.plan) > 0)
+		{
+			/* cluster.c: a progress row until call_cxt goes away */
+			sm_progress_begin(call.domain, call.segment, nitems);
 			sm_run_call(&call);
+		}
 		sm_plan_finish(call.plan);
 	}
 	MemoryContextSwitchTo(oldcxt);

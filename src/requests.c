@@ -26,6 +26,7 @@
 #include "postgres.h"
 
 #include "aws_sign.h"
+#include "cluster.h"
 #include "compat.h"
 #include "miscadmin.h"
 #include "reply.h"
@@ -52,6 +53,7 @@ typedef struct SmRequestState
 	int			   signed_offset; /* clock offset the attempt was signed
 									 * with */
 	TimestampTz	   retry_at;
+	TimestampTz	   sent_at; /* cluster.c: when the current attempt started */
 	SmTransfer	  *xfer;
 	MemoryContext  attempt_cxt;
 } SmRequestState;
@@ -195,6 +197,9 @@ sm_request_start_attempt(SmRun *run, int r)
 	rs->signed_offset = sm_sign_clock_offset();
 	rs->xfer = sm_transfer_start(&spec, rs->attempt_cxt, r);
 	MemoryContextSwitchTo(oldcxt);
+	/* cluster.c: totals and progress count the attempt */
+	rs->sent_at = GetCurrentTimestamp();
+	sm_cluster_request_sent();
 	sm_counters.attempts++;
 	rs->attempts++;
 	rs->phase = SM_REQUEST_RUNNING;
@@ -345,11 +350,22 @@ sm_request_completed(SmRun *run, SmTransfer *xfer)
 {
 	SmRequestState *rs = &run->reqs[sm_transfer_tag(xfer)];
 	MemoryContext	oldcxt;
+	SmResponse	   *resp = sm_transfer_response(xfer);
+
+	/* cluster.c: whether the attempt succeeded, for the latency histogram */
+	bool success = (resp->curl_code == CURLE_OK && resp->http_status >= 200 &&
+					resp->http_status < 300);
 
 	/* whatever parsing the reply allocates goes away with the attempt */
 	oldcxt = MemoryContextSwitchTo(rs->attempt_cxt);
 	sm_request_attempt_done(run, xfer);
 	MemoryContextSwitchTo(oldcxt);
+
+	/*
+	 * cluster.c: totals, progress and the adaptive rate learn the outcome;
+	 * after the decision, which counted a throttle if this was one
+	 */
+	sm_cluster_reply_received(rs->sent_at, success);
 	if (rs->phase == SM_REQUEST_DONE)
 	{
 		MemoryContextDelete(rs->attempt_cxt);
@@ -360,13 +376,15 @@ sm_request_completed(SmRun *run, SmTransfer *xfer)
 /*
  * sm_run_start_due
  *		Start the retries that are due and then new requests, while there
- *		is room.  Returns the time of the earliest retry not yet due.
+ *		is room.  Returns the time of the earliest retry not yet due, or
+ *		when the shared rate limit (cluster.c) has the next token.
  */
 static TimestampTz
 sm_run_start_due(SmRun *run)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz next_retry = DT_NOEND;
+	TimestampTz token_at;
 	int			i = 0;
 
 	while (i < run->nwaiting)
@@ -380,13 +398,21 @@ sm_run_start_due(SmRun *run)
 			i++;
 			continue;
 		}
+		/* cluster.c: the shared rate limit; no token yet, come back then */
+		if (!sm_cluster_take_token(&token_at))
+			return Min(next_retry, token_at);
 		run->waiting[i] = run->waiting[--run->nwaiting];
 		sm_request_start_attempt(run, r);
 	}
 	while (run->next_new < run->nrequests &&
 		   run->nrunning < run->max_concurrency &&
 		   run->ops->may_start(run->arg, run->next_new))
+	{
+		/* cluster.c: the shared rate limit; no token yet, come back then */
+		if (!sm_cluster_take_token(&token_at))
+			return Min(next_retry, token_at);
 		sm_request_start_attempt(run, run->next_new++);
+	}
 	return next_retry;
 }
 
@@ -435,7 +461,9 @@ sm_run_requests(int nrequests, int max_concurrency, int max_attempts,
 
 			CHECK_FOR_INTERRUPTS();
 			next_retry = sm_run_start_due(&run);
-			if (run.nrunning == 0 && run.nwaiting == 0)
+			/* cluster.c: a token due later is progress too */
+			if (run.nrunning == 0 && run.nwaiting == 0 &&
+				next_retry == DT_NOEND)
 				elog(ERROR,
 					 "segment_membership: no request can make progress");
 
@@ -444,8 +472,13 @@ sm_run_requests(int nrequests, int max_concurrency, int max_attempts,
 						  : sm_transport_ms_until(next_retry);
 			if (run.nrunning == 0)
 			{
-				/* only retries pending: sleep on the latch alone */
-				sm_transport_sleep(wait_ms);
+				/*
+				 * only retries or a rate-limit token pending: sleep on the
+				 * latch alone (cluster.c: a token wait shows its own wait
+				 * event)
+				 */
+				if (!sm_cluster_token_sleep(wait_ms))
+					sm_transport_sleep(wait_ms);
 				continue;
 			}
 			sm_transport_wait(wait_ms);

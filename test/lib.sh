@@ -72,7 +72,7 @@ sm_start_mock() {
 [{"access_key_id": "$SM_TEST_AKID", "secret_access_key": "$SM_TEST_SECRET",
   "session_token": "$SM_TEST_TOKEN", "expires": null, "source": "static-env"}]
 EOF
-	"$SM_PYTHON" "$SM_ROOT/test/mock_aws.py" --state-dir "$MOCK_DIR" \
+	"$SM_PYTHON" "${SM_MOCK_PY:-$SM_ROOT/test/mock_aws.py}" --state-dir "$MOCK_DIR" \
 		--credentials-file "$MOCK_DIR/credentials.json" --regions "$SM_TEST_REGION" \
 		--log "$MOCK_DIR/mock.log" "$@" </dev/null >"$MOCK_DIR/stdout" 2>&1 &
 	MOCK_PID=$!

@@ -124,6 +124,12 @@ echo "== packaging (META.json, LICENSE, CHANGELOG.md, versions, User-Agent)"
 "$SM_PYTHON" test/check_packaging.py "$($PG_CONFIG --pkglibdir)/segment_membership.so" >"$LOGS/packaging.log" 2>&1
 record "packaging" "$LOGS/packaging.log"
 
+echo "== rate limiter unit tests (and botocore's adaptive mode)"
+make -s PG_CONFIG="$PG_CONFIG" ratelimit-check >"$LOGS/ratelimit.log" 2>&1
+awk '/^[0-9]+ passed, [0-9]+ failed$/ {p += $1; f += $3} END {print p " passed, " f " failed"}' \
+	"$LOGS/ratelimit.log" >"$LOGS/ratelimit.sum"
+record "rate limiter" "$LOGS/ratelimit.sum"
+
 echo "== mock endpoint self-test"
 "$SM_PYTHON" test/mock_selftest.py >"$LOGS/mock.log" 2>&1
 record "mock self-test" "$LOGS/mock.log"
@@ -185,6 +191,10 @@ if [ -n "$SM_ASAN" ]; then
 	finish
 	exit
 fi
+
+echo "== cluster-wide state: views, rate limit, adaptive mode"
+bash test/cluster_check.sh >"$LOGS/cluster.log" 2>&1
+record "cluster" "$LOGS/cluster.log"
 
 if [ -z "$SM_QUICK" ]; then
 	for t in test/t_*.sh; do
