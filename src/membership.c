@@ -76,6 +76,7 @@ void _PG_init(void);
 void
 _PG_init(void)
 {
+	sm_transport_check_libcurl();
 	sm_define_gucs();
 }
 
@@ -174,7 +175,8 @@ sm_give_up(void *arg, int req, const SmFailure *f)
 	SmCall *call = (SmCall *) arg;
 
 	if (sm_failure_wants_rows(f, call->limits.on_request_failure))
-		sm_plan_fail_request(call->plan, req, f->http_status,
+		sm_plan_fail_request(call->plan, req,
+							 f->invalid_reply ? 0 : f->http_status,
 							 sm_failure_row_message(f));
 	else
 		sm_failure_report(f, &call->target); /* does not return */
