@@ -1,6 +1,6 @@
 #!/bin/bash
-# test/t_soak.sh -- soak test: one long session (run by test/run-tests.sh
-# --soak; see there).
+# test/t_soak.sh -- soak test: one long session (run by test/run-tests.sh;
+# with --quick only under --soak; see there).
 #
 # One psql session makes thousands of calls, SOAK_CALLS (default 1,000) at
 # each of max_concurrency 1, 8 and 64, a random mix (seed SOAK_SEED,
