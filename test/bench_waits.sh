@@ -9,7 +9,7 @@
 #   test/install-deps.sh && test/bench_waits.sh [RUNS]
 #
 # Each run (RUNS, default 3, in one session after a warm-up call): 1,200 ids
-# (12 requests) at max_concurrency 2 and 4, max_attempts 6, against the mock
+# (12 requests) at max_concurrency 1, 2 and 4, max_attempts 6, against the mock
 # answering 50% of the requests with 500/503, every answer after 300 ms and
 # a tenth of them (the "delay" fault) after 1 s.  Backend CPU is utime +
 # stime of /proc/self/stat before and after.
@@ -25,7 +25,7 @@ psql -X -q -c "CREATE EXTENSION segment_membership" >/dev/null || exit 1
 printf '%-6s %-4s %-6s %10s %8s %8s %8s\n' run conc seed wall_s cpu_s cpu_pct attempts
 total_cpu=0 total_wall=0
 for run in $(seq "$RUNS"); do
-	for conc in 2 4; do
+	for conc in 1 2 4; do
 		seed=$((run * 10 + conc))
 		url="$MOCK_URL/mock/rate=0.5/faults=500.503.500.503.500.503.500.503.delay.delay/delay=1000/seed=$seed/latency=300"
 		line=$(psql -X -q -A -t -v url="$url" -v conc="$conc" <<'EOF'
