@@ -52,6 +52,12 @@ REGRESS_MOCK = $(filter-out $(REGRESS),$(patsubst sql/%.sql,%,$(sort \
 REGRESS_OPTS = --inputdir=. --outputdir=$(or $(SM_REGRESS_OUTDIR),.) \
 	$(if $(SM_PSQL_BINDIR),--bindir=$(SM_PSQL_BINDIR))
 
+# libcurl 7.87 or later (CURLOPT_QUICK_EXIT); src/transport.h checks too
+SM_MIN_LIBCURL = 7.87.0
+ifneq ($(shell pkg-config --atleast-version=$(SM_MIN_LIBCURL) libcurl && echo ok),ok)
+$(error segment_membership requires libcurl $(SM_MIN_LIBCURL) or later (pkg-config libcurl: $(shell pkg-config --modversion libcurl 2>&1)))
+endif
+
 PG_CPPFLAGS += -Isrc -DSM_VERSION='"$(SM_VERSION)"' $(shell pkg-config --cflags libcurl libcrypto)
 SHLIB_LINK += $(shell pkg-config --libs libcurl libcrypto)
 

@@ -15,7 +15,12 @@ SELECT d.classid, d.objid, pg_describe_object(d.classid, d.objid, 0) AS object,
        (pg_identify_object(d.classid, d.objid, 0)).name AS name
 FROM pg_depend d
 WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
-  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'segment_membership');
+  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'segment_membership')
+  -- from 17 on, a view's row type and its array type are members too; they
+  -- come with the view and are not objects of their own
+  AND NOT (d.classid = 'pg_type'::regclass AND EXISTS
+           (SELECT FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem
+            WHERE t.oid = d.objid AND (t.typrelid <> 0 OR e.typrelid <> 0)));
 SELECT object FROM sm_members ORDER BY 1;
 SELECT object AS badly_named FROM sm_members
 WHERE name NOT LIKE 'segment\_membership%' AND name NOT LIKE 'get\_segment\_membership%';

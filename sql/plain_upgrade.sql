@@ -45,6 +45,10 @@ LANGUAGE sql AS $$
   FROM pg_depend d
   WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
     AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'segment_membership')
+    -- from 17 on, a view's row type and its array type are members too
+    AND NOT (d.classid = 'pg_type'::regclass AND EXISTS
+             (SELECT FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem
+              WHERE t.oid = d.objid AND (t.typrelid <> 0 OR e.typrelid <> 0)))
 $$;
 CREATE TABLE sm_installs (how text, object text, definition text, acl text, init_acl text, comment text);
 

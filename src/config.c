@@ -120,9 +120,11 @@ sm_define_gucs(void)
 
 	DefineCustomIntVariable(
 		"segment_membership.max_reply_size",
-		"Sets the largest reply body accepted for one request.", NULL,
-		&sm_guc_max_reply_size_kb, 32 * 1024, 64, 1024 * 1024, PGC_USERSET,
-		GUC_UNIT_KB, NULL, NULL, NULL);
+		"Sets the largest reply body accepted for one request.",
+		"At most 128MB: a reply is parsed into one jsonb value, which "
+		"cannot exceed 256MB and may be twice the size of its text.",
+		&sm_guc_max_reply_size_kb, 32 * 1024, 64, SM_MAX_REPLY_SIZE_KB,
+		PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
 
 	DefineCustomEnumVariable(
 		"segment_membership.on_request_failure",

@@ -13,6 +13,15 @@
 #ifndef SM_CONFIG_H
 #define SM_CONFIG_H
 
+/*
+ * Upper bound of segment_membership.max_reply_size, in kB: a reply is
+ * parsed into one jsonb value, which cannot hold more than 256 MB
+ * (JENTRY_OFFLENMASK) and can take about twice the size of the text for
+ * the members of a reply; parsing also holds the body, its converted copy
+ * and the value tree at once.  Larger replies could never be accepted.
+ */
+#define SM_MAX_REPLY_SIZE_KB (128 * 1024)
+
 /* Upper bound of segment_membership.max_concurrency. */
 #define SM_MAX_CONCURRENCY_LIMIT 64
 

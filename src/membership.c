@@ -95,6 +95,7 @@ sm_cluster_counts(SmClusterCounts *counts)
 void
 _PG_init(void)
 {
+	sm_transport_check_libcurl();
 	/* first: cluster.c's settings must exist before the prefix is reserved */
 	sm_cluster_init(sm_cluster_counts);
 	sm_define_gucs();
@@ -200,7 +201,8 @@ sm_give_up(void *arg, int req, const SmFailure *f)
 
 	if (sm_failure_wants_rows(f, call->limits.on_request_failure))
 	{
-		sm_plan_fail_request(call->plan, req, f->http_status,
+		sm_plan_fail_request(call->plan, req,
+							 f->invalid_reply ? 0 : f->http_status,
 							 sm_failure_row_message(f));
 		/* cluster.c: progress of the call */
 		sm_progress_ids_done(sm_plan_rows_emitted(call->plan));

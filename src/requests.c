@@ -149,6 +149,7 @@ sm_attempt_classify(const SmResponse *resp, const char *unusable,
 	{
 		/* an unusable reply: retried like a transient failure */
 		strlcpy(failure->code, "InvalidReply", sizeof(failure->code));
+		failure->invalid_reply = true;
 		strlcpy(failure->message, unusable, sizeof(failure->message));
 		return SM_RETRY_TRANSIENT;
 	}
@@ -374,10 +375,26 @@ sm_request_completed(SmRun *run, SmTransfer *xfer)
 }
 
 /*
+ * sm_run_has_room
+ *		Whether one more attempt may start: a free slot under
+ *		max_concurrency and descriptors for it (the transport raises the
+ *		error naming max_files_per_process when not even one fits).
+ */
+static bool
+sm_run_has_room(SmRun *run)
+{
+	return run->nrunning < run->max_concurrency &&
+		   sm_transport_room(run->nrunning == 0);
+}
+
+/*
  * sm_run_start_due
  *		Start the retries that are due and then new requests, while there
  *		is room.  Returns the time of the earliest retry not yet due, or
- *		when the shared rate limit (cluster.c) has the next token.
+ *		when the shared rate limit (cluster.c) has the next token
+ *		(DT_NOEND if neither): a retry that is due but finds no room waits
+ *		for a running attempt to finish, which wakes the wait anyway, so
+ *		it must not make the wait's timeout zero.
  */
 static TimestampTz
 sm_run_start_due(SmRun *run)
@@ -391,10 +408,14 @@ sm_run_start_due(SmRun *run)
 	{
 		int r = run->waiting[i];
 
-		if (run->reqs[r].retry_at > now ||
-			run->nrunning >= run->max_concurrency)
+		if (run->reqs[r].retry_at > now)
 		{
 			next_retry = Min(next_retry, run->reqs[r].retry_at);
+			i++;
+			continue;
+		}
+		if (!sm_run_has_room(run))
+		{
 			i++;
 			continue;
 		}
@@ -404,8 +425,7 @@ sm_run_start_due(SmRun *run)
 		run->waiting[i] = run->waiting[--run->nwaiting];
 		sm_request_start_attempt(run, r);
 	}
-	while (run->next_new < run->nrequests &&
-		   run->nrunning < run->max_concurrency &&
+	while (run->next_new < run->nrequests && sm_run_has_room(run) &&
 		   run->ops->may_start(run->arg, run->next_new))
 	{
 		/* cluster.c: the shared rate limit; no token yet, come back then */

@@ -31,7 +31,9 @@ typedef struct SmFailure
 	int			 attempts;
 	long		 http_status; /* 0: no HTTP response */
 	CURLcode	 curl_code;
-	bool		 too_large; /* the reply exceeded the size cap */
+	bool		 too_large;		/* the reply exceeded the size cap */
+	bool		 invalid_reply; /* a 2xx reply that could not be used: its
+								 * status is no failure status */
 	char		 code[SM_HEADER_VALUE_LEN]; /* AWS error code, or "" */
 	char		 message[SM_MESSAGE_LEN];	/* AWS or curl message */
 	char		 request_id[SM_HEADER_VALUE_LEN];

@@ -35,9 +35,12 @@
  */
 #include "postgres.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "compat.h"
@@ -50,6 +53,33 @@
 
 /* Sockets one multi handle may have at once: connections plus resolvers. */
 #define SM_MAX_SOCKETS (2 * SM_MAX_CONCURRENCY_LIMIT + 8)
+
+/*
+ * Connection sockets we opened for curl (sm_open_socket_cb), with the
+ * identity of what the descriptor was when we opened it.  libcurl 7.88
+ * closes some of them with plain close() and never calls the close-socket
+ * callback, so the table is reconciled against the kernel at safe points:
+ * a descriptor that is gone (EBADF) or now names another file is released.
+ */
+#define SM_MAX_TRACKED (2 * SM_MAX_SOCKETS)
+
+/*
+ * External descriptors kept free for others while we size a run: our wait
+ * event set's epoll descriptor, a credential fetch's connection and its
+ * wait event set, and one for PostgreSQL.
+ */
+#define SM_FD_RESERVE 4
+
+/* Descriptors a resolver thread of libcurl's opens per lookup in flight. */
+#define SM_RESOLVER_FDS 2
+
+typedef struct SmTrackedSocket
+{
+	curl_socket_t	fd;
+	dev_t			dev;
+	ino_t			ino;
+	struct SmMulti *owner;
+} SmTrackedSocket;
 
 /* A socket curl asked us to watch. */
 typedef struct SmSocket
@@ -73,6 +103,9 @@ typedef struct SmMulti
 	WaitEventSet *wes;
 	bool		  timer_set;
 	TimestampTz	  timer_deadline;
+	int			  fd_budget;	/* external fds a run's transfers may use */
+	int			  inflight_fds; /* what the transfers in flight hold */
+	int			  next_cost;	/* what the next transfer is likely to need */
 } SmMulti;
 
 /* One HTTP exchange in flight. */
@@ -81,8 +114,11 @@ struct SmTransfer
 	CURL			  *easy;
 	struct curl_slist *headers;
 	SmResponse		   resp;
-	int				   tag;	  /* the caller's number for it */
-	bool			   added; /* easy handle is in the multi handle */
+	struct SmMulti	  *owner;
+	int				   tag;			 /* the caller's number for it */
+	int				   resolver_fds; /* external fds held for its lookup */
+	int				   cost;		 /* its share of owner->inflight_fds */
+	bool			   added;		 /* easy handle is in the multi handle */
 };
 
 /* Per-backend state */
@@ -91,6 +127,8 @@ static CURLSH			  *sm_share = NULL;
 static SmMulti			   sm_main = {0};  /* sm_transfer_start() */
 static SmMulti			   sm_fetch = {0}; /* sm_http_fetch() */
 static SmTransportCounters sm_counters;
+static SmTrackedSocket	   sm_tracked[SM_MAX_TRACKED];
+static int				   sm_ntracked = 0;
 
 static void sm_transport_init(void);
 static void sm_transport_shutdown(int code, Datum arg);
@@ -135,6 +173,29 @@ static SmTransfer *sm_multi_next_done(SmMulti *m);
 #define SM_MSETOPT(h, opt, val)                                               \
 	SM_CURL_CHECK(curl_multi_setopt((h), (opt), (val)), CURLM_OK,             \
 				  curl_multi_strerror, opt)
+
+/*
+ * sm_transport_check_libcurl
+ *		At module load: refuse a libcurl older than the one we were built
+ *		for the minimum of (7.87: CURLOPT_QUICK_EXIT, without which a
+ *		cancel during a slow DNS lookup waits for the resolver thread).
+ *		Only reads static version data; libcurl is not initialized.
+ */
+void
+sm_transport_check_libcurl(void)
+{
+	curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+
+	if (info->version_num < SM_MIN_LIBCURL_VERSION_NUM)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("segment_membership requires libcurl %s or later, "
+						"but the server loaded libcurl %s",
+						SM_MIN_LIBCURL_VERSION, info->version),
+				 errdetail("Without CURLOPT_QUICK_EXIT (libcurl 7.87), a "
+						   "cancel during a slow DNS lookup would wait for "
+						   "the resolver thread.")));
+}
 
 /*
  * sm_transport_init
@@ -296,45 +357,144 @@ sm_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
+/* ----------------------------------------------------------------
+ * Exact accounting of the descriptors curl holds
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * sm_fd_forget
+ *		Drop entry i of the table: its descriptor is closed (by us or
+ *		silently by curl), so release its external-fd reservation.
+ */
+static void
+sm_fd_forget(int i)
+{
+	sm_tracked[i] = sm_tracked[--sm_ntracked];
+	ReleaseExternalFD();
+	sm_counters.connections_open = sm_ntracked;
+}
+
+/*
+ * sm_fd_reconcile
+ *		Forget every tracked socket that is no longer open as the socket we
+ *		opened: fstat() fails with EBADF, or the number now names another
+ *		file (it was closed behind our back and reused).  Never raises an
+ *		error, so it is safe anywhere outside curl's own calls.
+ */
+static void
+sm_fd_reconcile(void)
+{
+	int i = 0;
+
+	while (i < sm_ntracked)
+	{
+		struct stat st;
+
+		if (fstat(sm_tracked[i].fd, &st) != 0
+				? errno == EBADF
+				: (st.st_dev != sm_tracked[i].dev ||
+				   st.st_ino != sm_tracked[i].ino))
+			sm_fd_forget(i);
+		else
+			i++;
+	}
+}
+
+/* Sockets of the table that belong to multi handle m. */
+static int
+sm_fd_owned_by(SmMulti *m)
+{
+	int i;
+	int n = 0;
+
+	for (i = 0; i < sm_ntracked; i++)
+		if (sm_tracked[i].owner == m)
+			n++;
+	return n;
+}
+
+/*
+ * sm_fd_available
+ *		How many more external descriptors AcquireExternalFD() would grant
+ *		now (at most limit): PostgreSQL keeps the count private, so ask it.
+ */
+static int
+sm_fd_available(int limit)
+{
+	int n = 0;
+	int i;
+
+	while (n < limit && AcquireExternalFD())
+		n++;
+	for (i = 0; i < n; i++)
+		ReleaseExternalFD();
+	return n;
+}
+
 /*
  * sm_open_socket_cb / sm_close_socket_cb
  *		Open and close connection sockets on curl's behalf so that they are
  *		counted against max_files_per_process like any other file the
  *		backend holds (AcquireExternalFD), and counted in our statistics.
+ *		A socket curl closes without calling sm_close_socket_cb() is found
+ *		by sm_fd_reconcile(), or here when its number comes back.
  */
 static curl_socket_t
 sm_open_socket_cb(void *clientp, curlsocktype purpose,
 				  struct curl_sockaddr *address)
 {
+	SmTransfer	 *xfer = (SmTransfer *) clientp;
 	curl_socket_t fd;
+	struct stat	  st;
+	int			  i;
 
-	if (!AcquireExternalFD())
+	if (sm_ntracked >= SM_MAX_TRACKED || !AcquireExternalFD())
 	{
+		xfer->resp.no_fd = true;
 		errno = EMFILE;
 		return CURL_SOCKET_BAD;
 	}
 	fd = socket(address->family, address->socktype, address->protocol);
-	if (fd < 0)
+	if (fd < 0 || fstat(fd, &st) != 0)
 	{
 		int save_errno = errno;
 
+		if (fd >= 0)
+			close(fd);
 		ReleaseExternalFD();
 		errno = save_errno;
 		return CURL_SOCKET_BAD;
 	}
+	/* the kernel reuses a number only after a close we were not told of */
+	for (i = 0; i < sm_ntracked; i++)
+		if (sm_tracked[i].fd == fd)
+		{
+			sm_fd_forget(i);
+			break;
+		}
+	sm_tracked[sm_ntracked].fd = fd;
+	sm_tracked[sm_ntracked].dev = st.st_dev;
+	sm_tracked[sm_ntracked].ino = st.st_ino;
+	sm_tracked[sm_ntracked].owner = xfer->owner;
+	sm_ntracked++;
 	sm_counters.connections_opened++;
-	sm_counters.connections_open++;
+	sm_counters.connections_open = sm_ntracked;
 	return fd;
 }
 
 static int
 sm_close_socket_cb(void *clientp, curl_socket_t fd)
 {
-	int rc = close(fd);
+	int i;
 
-	ReleaseExternalFD();
-	sm_counters.connections_open--;
-	return rc;
+	for (i = 0; i < sm_ntracked; i++)
+		if (sm_tracked[i].fd == fd)
+		{
+			sm_fd_forget(i);
+			break;
+		}
+	return close(fd);
 }
 
 /*
@@ -404,6 +564,37 @@ sm_copy_header_value(char *dst, const char *src, size_t len)
 }
 
 /*
+ * sm_encoding_allowed
+ *		Whether a Content-Encoding header value names only codings we asked
+ *		for (gzip; identity).  libcurl would decode any coding it was built
+ *		with (zstd and brotli allocate up to 128 MB outside PostgreSQL's
+ *		memory accounting), whatever Accept-Encoding said.
+ */
+static bool
+sm_encoding_allowed(const char *value, size_t len)
+{
+	while (len > 0)
+	{
+		size_t n;
+
+		while (len > 0 && (*value == ' ' || *value == '\t' || *value == ',' ||
+						   *value == '\r' || *value == '\n'))
+			value++, len--;
+		for (n = 0; n < len && value[n] != ',' && value[n] != ' ' &&
+					value[n] != '\t' && value[n] != '\r' && value[n] != '\n';
+			 n++)
+			;
+		if (n == 0)
+			break;
+		if (!((n == 4 && pg_strncasecmp(value, "gzip", 4) == 0) ||
+			  (n == 8 && pg_strncasecmp(value, "identity", 8) == 0)))
+			return false;
+		value += n, len -= n;
+	}
+	return true;
+}
+
+/*
  * sm_header_cb
  *		Pick the reply headers we use out of the header stream.  A new
  *		status line (after a 100 Continue, say) starts over.
@@ -441,6 +632,18 @@ sm_header_cb(char *data, size_t size, size_t nmemb, void *userp)
 	if (colon == NULL)
 		return len;
 	namelen = colon - data;
+	if (namelen == 16 && pg_strncasecmp(data, "content-encoding", 16) == 0 &&
+		!sm_encoding_allowed(colon + 1, len - namelen - 1))
+	{
+		/* we asked for gzip only: never let curl run another decoder */
+		char *c;
+
+		sm_copy_header_value(resp->bad_encoding, colon + 1, len - namelen - 1);
+		for (c = resp->bad_encoding; *c; c++)
+			if (*c < 0x20 || *c > 0x7e)
+				*c = '?';
+		return 0;
+	}
 	for (i = 0; i < lengthof(wanted); i++)
 	{
 		if (strlen(wanted[i].name) == namelen &&
@@ -626,6 +829,7 @@ sm_transfer_begin(SmMulti *m, const SmRequestSpec *spec, MemoryContext cxt,
 	SmTransfer *xfer = MemoryContextAllocZero(cxt, sizeof(SmTransfer));
 
 	xfer->tag = tag;
+	xfer->owner = m;
 	xfer->resp.cxt = cxt;
 	xfer->resp.max_body = spec->max_body > 0 ? spec->max_body : 1024 * 1024;
 	PG_TRY();
@@ -642,54 +846,197 @@ sm_transfer_begin(SmMulti *m, const SmRequestSpec *spec, MemoryContext cxt,
 }
 
 /*
- * sm_transfer_setup
- *		The body of sm_transfer_begin(): every option, from scratch.
+ * sm_check_ca_file
+ *		libcurl reads the CA file while every signal is blocked (inside
+ *		curl_multi_socket_action()), so a FIFO or a device there would
+ *		block the backend beyond cancel and terminate.  Refuse anything
+ *		that is not a regular file; the check itself never blocks.
  */
 static void
-sm_transfer_setup(SmMulti *m, SmTransfer *xfer, const SmRequestSpec *spec)
+sm_check_ca_file(const char *path)
 {
-	CURL	 *h;
-	int		  i;
-	CURLMcode mrc;
+	struct stat st;
+	int			fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	bool		ok;
 
-	h = xfer->easy = curl_easy_init();
-	if (h == NULL)
+	if (fd < 0)
+		return; /* libcurl reports it, naming the setting */
+	ok = (fstat(fd, &st) == 0 && S_ISREG(st.st_mode));
+	close(fd);
+	if (!ok)
 		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	SM_SETOPT(h, CURLOPT_PRIVATE, xfer);
-	SM_SETOPT(h, CURLOPT_URL, spec->url);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	SM_SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	SM_SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-#else
-	SM_SETOPT(h, CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
-	SM_SETOPT(h, CURLOPT_REDIR_PROTOCOLS, (long) CURLPROTO_HTTPS);
-#endif
-	SM_SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
-	SM_SETOPT(h, CURLOPT_NOSIGNAL, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075700
-	/* do not wait for a resolver thread when a transfer is abandoned */
-	SM_SETOPT(h, CURLOPT_QUICK_EXIT, 1L);
-#endif
-	SM_SETOPT(h, CURLOPT_SHARE, sm_share);
-	SM_SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	SM_SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (spec->ca_file != NULL)
-		SM_SETOPT(h, CURLOPT_CAINFO, spec->ca_file);
-	SM_SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, spec->connect_timeout_ms);
-	SM_SETOPT(h, CURLOPT_TIMEOUT_MS, spec->timeout_ms);
-	SM_SETOPT(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	SM_SETOPT(h, CURLOPT_ACCEPT_ENCODING, "");
-	SM_SETOPT(h, CURLOPT_USERAGENT,
-			  "segment_membership/" SM_VERSION " (PostgreSQL " PG_VERSION ")");
-	SM_SETOPT(h, CURLOPT_ERRORBUFFER, xfer->resp.curl_error);
-	SM_SETOPT(h, CURLOPT_WRITEFUNCTION, sm_write_cb);
-	SM_SETOPT(h, CURLOPT_WRITEDATA, &xfer->resp);
-	SM_SETOPT(h, CURLOPT_HEADERFUNCTION, sm_header_cb);
-	SM_SETOPT(h, CURLOPT_HEADERDATA, &xfer->resp);
-	SM_SETOPT(h, CURLOPT_OPENSOCKETFUNCTION, sm_open_socket_cb);
-	SM_SETOPT(h, CURLOPT_CLOSESOCKETFUNCTION, sm_close_socket_cb);
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("CA file \"%s\" is not a regular file", path),
+				 errdetail("Certificates are read only from regular files; "
+						   "a FIFO or a device could block the backend."),
+				 errhint("Check segment_membership.ca_file, AWS_CA_BUNDLE "
+						 "and the AWS profile's ca_bundle.")));
+}
 
+/*
+ * sm_url_host
+ *		The host of an http(s) URL into buf (brackets of an IPv6 literal
+ *		kept), or "" if there is none.
+ */
+static void
+sm_url_host(const char *url, char *buf, size_t size)
+{
+	const char *p = strstr(url, "://");
+	const char *end;
+	const char *at;
+
+	buf[0] = '\0';
+	if (p == NULL)
+		return;
+	p += 3;
+	end = p + strcspn(p, "/?#");
+	at = memchr(p, '@', end - p);
+	if (at != NULL)
+		p = at + 1;
+	if (*p == '[')
+	{
+		const char *close = memchr(p, ']', end - p);
+
+		if (close != NULL)
+			end = close + 1;
+	}
+	else
+	{
+		const char *colon = memchr(p, ':', end - p);
+
+		if (colon != NULL)
+			end = colon;
+	}
+	if ((size_t) (end - p) < size)
+	{
+		memcpy(buf, p, end - p);
+		buf[end - p] = '\0';
+	}
+}
+
+/* Whether host is a numeric address (no DNS lookup needed). */
+static bool
+sm_host_is_numeric(const char *host)
+{
+	unsigned char addr[16];
+	char		  v6[64];
+	size_t		  len = strlen(host);
+
+	if (inet_pton(AF_INET, host, addr) == 1)
+		return true;
+	if (len > 2 && len < sizeof(v6) + 2 && host[0] == '[' &&
+		host[len - 1] == ']')
+	{
+		memcpy(v6, host + 1, len - 2);
+		v6[len - 2] = '\0';
+		return inet_pton(AF_INET6, v6, addr) == 1;
+	}
+	return false;
+}
+
+/*
+ * sm_no_proxy_match
+ *		Whether host is exempt from proxies by a no_proxy list, as libcurl
+ *		reads it: "*", or an entry equal to the host or to a domain it is
+ *		in (a leading dot optional).
+ */
+static bool
+sm_no_proxy_match(const char *list, const char *host)
+{
+	size_t hlen = strlen(host);
+
+	while (*list)
+	{
+		size_t len;
+
+		list += strspn(list, ", \t");
+		len = strcspn(list, ", \t");
+		if (len == 1 && list[0] == '*')
+			return true;
+		if (len > 0 && list[0] == '.')
+			list++, len--;
+		if (len > 0 && len <= hlen &&
+			pg_strncasecmp(host + hlen - len, list, len) == 0 &&
+			(len == hlen || host[hlen - len - 1] == '.'))
+			return true;
+		list += len;
+	}
+	return false;
+}
+
+/*
+ * sm_proxy_for
+ *		The proxy libcurl takes from the environment for url (we set no
+ *		CURLOPT_PROXY), with the variable it came from; NULL if none.
+ *		libcurl reads http_proxy only in lower case (HTTP_PROXY could be
+ *		set by a CGI request), the others in either case.
+ */
+static const char *
+sm_proxy_for(const char *url, const char **source)
+{
+	static const char *const https_vars[] = {"https_proxy", "HTTPS_PROXY",
+											 "all_proxy", "ALL_PROXY"};
+	static const char *const http_vars[] = {"http_proxy", "all_proxy",
+											"ALL_PROXY"};
+	bool					 https = pg_strncasecmp(url, "https:", 6) == 0;
+	const char *const		*vars = https ? https_vars : http_vars;
+	int			nvars = https ? lengthof(https_vars) : lengthof(http_vars);
+	char		host[256];
+	const char *no_proxy;
+	int			i;
+
+	sm_url_host(url, host, sizeof(host));
+	no_proxy = getenv("no_proxy");
+	if (no_proxy == NULL)
+		no_proxy = getenv("NO_PROXY");
+	if (no_proxy != NULL && host[0] != '\0' &&
+		sm_no_proxy_match(no_proxy, host))
+		return NULL;
+	for (i = 0; i < nvars; i++)
+	{
+		const char *v = getenv(vars[i]);
+
+		if (v != NULL && v[0] != '\0')
+		{
+			*source = vars[i];
+			return v;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * sm_transfer_reserve_fds
+ *		A transfer to a host name may start a lookup on libcurl's threaded
+ *		resolver, which opens a socket pair that never passes through the
+ *		open-socket callback: reserve those descriptors for the transfer's
+ *		lifetime so that PostgreSQL's count of external fds stays true.
+ */
+static void
+sm_transfer_reserve_fds(SmMulti *m, SmTransfer *xfer,
+						const SmRequestSpec *spec)
+{
+	char		host[256];
+	const char *source;
+
+	sm_url_host(spec->url, host, sizeof(host));
+	if (!sm_host_is_numeric(host) || sm_proxy_for(spec->url, &source) != NULL)
+	{
+		while (xfer->resolver_fds < SM_RESOLVER_FDS && AcquireExternalFD())
+			xfer->resolver_fds++;
+	}
+	xfer->cost = 1 + xfer->resolver_fds;
+	m->next_cost = xfer->cost;
+	m->inflight_fds += xfer->cost;
+}
+
+/*
+ * sm_transfer_set_body
+ *		The method and the body of an exchange.
+ */
+static void
+sm_transfer_set_body(CURL *h, const SmRequestSpec *spec)
+{
 	if (strcmp(spec->method, "POST") == 0)
 	{
 		SM_SETOPT(h, CURLOPT_POST, 1L);
@@ -706,6 +1053,16 @@ sm_transfer_setup(SmMulti *m, SmTransfer *xfer, const SmRequestSpec *spec)
 	}
 	else
 		SM_SETOPT(h, CURLOPT_HTTPGET, 1L);
+}
+
+/*
+ * sm_transfer_set_headers
+ *		The request headers of an exchange (kept in xfer until it ends).
+ */
+static void
+sm_transfer_set_headers(SmTransfer *xfer, const SmRequestSpec *spec)
+{
+	int i;
 
 	/* no "Expect: 100-continue" round trip, and it must never be signed */
 	xfer->headers = curl_slist_append(NULL, "Expect:");
@@ -723,7 +1080,58 @@ sm_transfer_setup(SmMulti *m, SmTransfer *xfer, const SmRequestSpec *spec)
 	if (xfer->headers == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	SM_SETOPT(h, CURLOPT_HTTPHEADER, xfer->headers);
+	SM_SETOPT(xfer->easy, CURLOPT_HTTPHEADER, xfer->headers);
+}
+
+/*
+ * sm_transfer_setup
+ *		The body of sm_transfer_begin(): every option, from scratch.
+ */
+static void
+sm_transfer_setup(SmMulti *m, SmTransfer *xfer, const SmRequestSpec *spec)
+{
+	CURL	 *h;
+	CURLMcode mrc;
+
+	if (spec->ca_file != NULL)
+		sm_check_ca_file(spec->ca_file);
+	h = xfer->easy = curl_easy_init();
+	if (h == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	SM_SETOPT(h, CURLOPT_PRIVATE, xfer);
+	SM_SETOPT(h, CURLOPT_URL, spec->url);
+	SM_SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	SM_SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	SM_SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
+	SM_SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+	/* do not wait for a resolver thread when a transfer is abandoned */
+	SM_SETOPT(h, CURLOPT_QUICK_EXIT, 1L);
+	SM_SETOPT(h, CURLOPT_SHARE, sm_share);
+	SM_SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	SM_SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (spec->ca_file != NULL)
+		SM_SETOPT(h, CURLOPT_CAINFO, spec->ca_file);
+	SM_SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, spec->connect_timeout_ms);
+	SM_SETOPT(h, CURLOPT_TIMEOUT_MS, spec->timeout_ms);
+	SM_SETOPT(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* gzip or identity only: zstd and brotli allocate outside palloc */
+	SM_SETOPT(h, CURLOPT_ACCEPT_ENCODING, "gzip");
+	/* a declared length over the cap fails before any byte is read */
+	SM_SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) xfer->resp.max_body);
+	SM_SETOPT(h, CURLOPT_USERAGENT,
+			  "segment_membership/" SM_VERSION " (PostgreSQL " PG_VERSION ")");
+	SM_SETOPT(h, CURLOPT_ERRORBUFFER, xfer->resp.curl_error);
+	SM_SETOPT(h, CURLOPT_WRITEFUNCTION, sm_write_cb);
+	SM_SETOPT(h, CURLOPT_WRITEDATA, &xfer->resp);
+	SM_SETOPT(h, CURLOPT_HEADERFUNCTION, sm_header_cb);
+	SM_SETOPT(h, CURLOPT_HEADERDATA, &xfer->resp);
+	SM_SETOPT(h, CURLOPT_OPENSOCKETFUNCTION, sm_open_socket_cb);
+	SM_SETOPT(h, CURLOPT_OPENSOCKETDATA, xfer);
+	SM_SETOPT(h, CURLOPT_CLOSESOCKETFUNCTION, sm_close_socket_cb);
+	sm_transfer_set_body(h, spec);
+	sm_transfer_set_headers(xfer, spec);
+	sm_transfer_reserve_fds(m, xfer, spec);
 
 	mrc = curl_multi_add_handle(m->multi, h);
 	if (mrc != CURLM_OK)
@@ -731,6 +1139,78 @@ sm_transfer_setup(SmMulti *m, SmTransfer *xfer, const SmRequestSpec *spec)
 						errmsg("could not start HTTP request: %s",
 							   curl_multi_strerror(mrc))));
 	xfer->added = true;
+}
+
+/*
+ * sm_strip_userinfo
+ *		A proxy URL as it may be shown: without "user:password@".
+ */
+static void
+sm_strip_userinfo(const char *url, char *buf, size_t size)
+{
+	const char *p = strstr(url, "://");
+	const char *host = p ? p + 3 : url;
+	const char *end = host + strcspn(host, "/?#");
+	const char *at = NULL;
+	const char *q;
+
+	for (q = host; q < end; q++)
+		if (*q == '@')
+			at = q;
+	if (at == NULL)
+		snprintf(buf, size, "%s", url);
+	else
+		snprintf(buf, size, "%.*s%s", (int) (host - url), url, at + 1);
+}
+
+/*
+ * sm_transfer_explain
+ *		Make curl's message of a failed exchange name the real cause where
+ *		curl's own does not: no descriptor left, a header over libcurl's
+ *		size limit (which curl 7.88 reports as "Out of memory"), a proxy.
+ */
+static void
+sm_transfer_explain(SmTransfer *xfer, CURLcode rc)
+{
+	SmResponse *resp = &xfer->resp;
+	const char *proxy;
+	const char *source = NULL;
+	char	   *url = NULL;
+
+	if (rc == CURLE_OK)
+		return;
+	if (rc == CURLE_FILESIZE_EXCEEDED)
+		resp->body_too_large = true;
+	if (resp->bad_encoding[0] != '\0')
+		snprintf(resp->curl_error, sizeof(resp->curl_error),
+				 "The reply used the content encoding \"%s\"; only gzip "
+				 "was asked for.",
+				 resp->bad_encoding);
+	else if (resp->no_fd)
+		snprintf(resp->curl_error, sizeof(resp->curl_error),
+				 "No file descriptor was left for a connection "
+				 "(max_files_per_process = %d).",
+				 max_files_per_process);
+	else if (rc == CURLE_OUT_OF_MEMORY && !resp->body_oom &&
+			 resp->body_len == 0)
+		snprintf(resp->curl_error, sizeof(resp->curl_error),
+				 "A reply header exceeded libcurl's header size limit "
+				 "(%d bytes).",
+				 CURL_MAX_HTTP_HEADER);
+	if (curl_easy_getinfo(xfer->easy, CURLINFO_EFFECTIVE_URL, &url) !=
+			CURLE_OK ||
+		url == NULL)
+		return;
+	proxy = sm_proxy_for(url, &source);
+	if (proxy != NULL)
+	{
+		size_t len = strlen(resp->curl_error);
+		char   shown[128];
+
+		sm_strip_userinfo(proxy, shown, sizeof(shown));
+		snprintf(resp->curl_error + len, sizeof(resp->curl_error) - len,
+				 " (through the proxy %s from %s)", shown, source);
+	}
 }
 
 /*
@@ -748,6 +1228,7 @@ sm_transfer_collect(SmMulti *m, SmTransfer *xfer, CURLcode rc)
 						  &resp->http_status) != CURLE_OK ||
 		rc != CURLE_OK)
 		resp->http_status = 0;
+	sm_transfer_explain(xfer, rc);
 	sm_transfer_finish(m, xfer);
 	if (resp->body == NULL)
 	{
@@ -759,9 +1240,10 @@ sm_transfer_collect(SmMulti *m, SmTransfer *xfer, CURLcode rc)
 
 /*
  * sm_transfer_finish
- *		Detach an attempt's curl objects and free them.  Never raises an
- *		error, so it is safe in error clean-up.  If the transfer had not
- *		completed, its connection is closed by curl.
+ *		Detach an attempt's curl objects and free them, release what it
+ *		held and account for the sockets curl closed meanwhile.  Never
+ *		raises an error, so it is safe in error clean-up.  If the transfer
+ *		had not completed, its connection is closed by curl.
  */
 static void
 sm_transfer_finish(SmMulti *m, SmTransfer *xfer)
@@ -772,11 +1254,16 @@ sm_transfer_finish(SmMulti *m, SmTransfer *xfer)
 			curl_multi_remove_handle(m->multi, xfer->easy);
 		curl_easy_cleanup(xfer->easy);
 	}
+	m->inflight_fds -= xfer->cost;
+	xfer->cost = 0;
+	for (; xfer->resolver_fds > 0; xfer->resolver_fds--)
+		ReleaseExternalFD();
 	if (xfer->headers != NULL)
 		curl_slist_free_all(xfer->headers);
 	xfer->easy = NULL;
 	xfer->headers = NULL;
 	xfer->added = false;
+	sm_fd_reconcile();
 }
 
 /* ----------------------------------------------------------------
@@ -787,15 +1274,62 @@ sm_transfer_finish(SmMulti *m, SmTransfer *xfer)
 /*
  * sm_transport_begin
  *		Get the main multi handle ready for a run of exchanges with at most
- *		max_connections connections open.
+ *		max_connections connections open, and size the run to the
+ *		descriptors left: what AcquireExternalFD() can still grant, plus
+ *		the idle connections we hold (they are reused), less a reserve.
  */
 void
 sm_transport_begin(int max_connections)
 {
+	SmMulti *m = &sm_main;
+	int		 want = max_connections * (1 + SM_RESOLVER_FDS) + SM_FD_RESERVE;
+
 	sm_transport_init();
-	SM_MSETOPT(sm_main.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+	sm_fd_reconcile();
+	SM_MSETOPT(m->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
 			   (long) max_connections);
-	SM_MSETOPT(sm_main.multi, CURLMOPT_MAXCONNECTS, (long) max_connections);
+	SM_MSETOPT(m->multi, CURLMOPT_MAXCONNECTS, (long) max_connections);
+	m->inflight_fds = 0;
+	/* learnt from the first transfer: a lookup's fds are reserved if free */
+	m->next_cost = 1;
+	m->fd_budget = sm_fd_available(want) + sm_fd_owned_by(m) - SM_FD_RESERVE;
+}
+
+/*
+ * sm_transport_room
+ *		Whether one more transfer fits in the run's descriptor budget.  With
+ *		nothing in flight there must be room for one: otherwise the error
+ *		names the limit (max_files_per_process), never a connect failure.
+ */
+bool
+sm_transport_room(bool nothing_in_flight)
+{
+	SmMulti *m = &sm_main;
+
+	if (m->inflight_fds + m->next_cost <= m->fd_budget)
+		return true;
+	if (!nothing_in_flight)
+		return false;
+	/*
+	 * The budget was sized before and the idle connections may have gone;
+	 * one connection is enough (a lookup's fds are reserved if free).
+	 */
+	sm_fd_reconcile();
+	if (sm_fd_available(1 + SM_FD_RESERVE) - SM_FD_RESERVE +
+			sm_fd_owned_by(m) >=
+		1)
+		return true;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+			 errmsg("too few file descriptors left for an HTTP connection"),
+			 errdetail("This backend may hold only a limited number of files "
+					   "and sockets other than its data files "
+					   "(max_files_per_process = %d); %d sockets of "
+					   "segment_membership are open.",
+					   max_files_per_process, sm_ntracked),
+			 errhint("Raise max_files_per_process, or free descriptors that "
+					 "other extensions hold in this session.")));
+	return false; /* keep compiler quiet */
 }
 
 /*
@@ -911,6 +1445,7 @@ void
 sm_transport_end(void)
 {
 	sm_multi_release_wes(&sm_main);
+	sm_fd_reconcile();
 }
 
 /* Milliseconds from now until t (0 if past); for callers' deadlines. */
@@ -924,6 +1459,7 @@ sm_transport_ms_until(TimestampTz t)
 const SmTransportCounters *
 sm_transport_counters(void)
 {
+	sm_fd_reconcile();
 	return &sm_counters;
 }
 
@@ -947,7 +1483,12 @@ sm_http_fetch(const SmRequestSpec *spec, SmResponse *resp)
 
 	sm_transport_init();
 	if (m->multi == NULL)
+	{
 		sm_multi_init(m); /* only backends that fetch credentials */
+		/* its one cached connection is counted in connections_open */
+		SM_MSETOPT(m->multi, CURLMOPT_MAXCONNECTS, 1L);
+	}
+	sm_fd_reconcile();
 	sm_counters.fetches++;
 	PG_TRY();
 	{
@@ -969,5 +1510,6 @@ sm_http_fetch(const SmRequestSpec *spec, SmResponse *resp)
 	}
 	PG_END_TRY();
 	sm_multi_release_wes(m);
+	sm_fd_reconcile();
 	*resp = xfer->resp;
 }

@@ -18,6 +18,18 @@
 
 #include "utils/timestamp.h"
 
+/*
+ * The oldest libcurl we work with: 7.87 has CURLOPT_QUICK_EXIT (a cancel
+ * during a DNS lookup does not wait for the resolver thread) and
+ * CURLOPT_PROTOCOLS_STR.  Checked here at build time and by
+ * sm_transport_check_libcurl() at load time.
+ */
+#define SM_MIN_LIBCURL_VERSION	   "7.87.0"
+#define SM_MIN_LIBCURL_VERSION_NUM 0x075700
+#if LIBCURL_VERSION_NUM < SM_MIN_LIBCURL_VERSION_NUM
+#error "segment_membership requires libcurl 7.87.0 or later"
+#endif
+
 #define SM_HEADER_VALUE_LEN	   128
 #define SM_MAX_REQUEST_HEADERS 16
 
@@ -56,12 +68,14 @@ typedef struct SmResponse
 	size_t		  max_body;
 	bool		  body_too_large;
 	bool		  body_oom;
+	bool		  no_fd; /* a connection was refused for want of an fd */
 	char		  request_id[SM_HEADER_VALUE_LEN];
 	char		  error_type[SM_HEADER_VALUE_LEN]; /* x-amzn-ErrorType, raw */
 	char		  date[SM_HEADER_VALUE_LEN];
 	char		  retry_after[SM_HEADER_VALUE_LEN];
 	char		  amz_retry_after[SM_HEADER_VALUE_LEN];
 	char		  content_type[SM_HEADER_VALUE_LEN];
+	char		  bad_encoding[SM_HEADER_VALUE_LEN]; /* refused coding */
 	MemoryContext cxt; /* where the body is allocated */
 } SmResponse;
 
@@ -79,6 +93,7 @@ typedef struct SmTransportCounters
 
 /* many exchanges at once, on the main multi handle */
 extern void		   sm_transport_begin(int max_connections);
+extern bool		   sm_transport_room(bool nothing_in_flight);
 extern SmTransfer *sm_transfer_start(const SmRequestSpec *spec,
 									 MemoryContext cxt, int tag);
 extern void		   sm_transfer_abandon(SmTransfer *xfer);
@@ -89,6 +104,8 @@ extern SmTransfer *sm_transport_next_done(void);
 extern void		   sm_transport_sleep(long ms);
 extern void		   sm_transport_end(void);
 extern long		   sm_transport_ms_until(TimestampTz t);
+
+extern void sm_transport_check_libcurl(void);
 
 /* one exchange, on its own multi handle */
 extern void sm_http_fetch(const SmRequestSpec *spec, SmResponse *resp);
