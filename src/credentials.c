@@ -200,6 +200,20 @@ sm_credentials_copy(const SmCredentials *c, const char *source)
 }
 
 /*
+ * sm_strip_final_period
+ *		A provider's explanation goes into a sentence of ours: drop a final
+ *		period (of quoted remote text, or of a message such as "The reply
+ *		body contains a NUL byte.") so that it does not end in "..".
+ */
+static void
+sm_strip_final_period(StringInfo why)
+{
+	while (why->len > 0 &&
+		   (why->data[why->len - 1] == '.' || why->data[why->len - 1] == ' '))
+		why->data[--why->len] = '\0';
+}
+
+/*
  * sm_credentials_resolve
  *		Run the provider chain.  Returns new credentials allocated in the
  *		credential context, or NULL with the sources tried in *tried when
@@ -239,6 +253,7 @@ sm_credentials_resolve(const SmTarget *target, StringInfo tried,
 			result = sm_credentials_copy(&c, sm_providers[i].name);
 			break;
 		}
+		sm_strip_final_period(&why);
 		if (r == SM_PROVIDER_FAILED)
 		{
 			failed_source = sm_providers[i].name;

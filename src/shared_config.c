@@ -269,13 +269,12 @@ sm_line_of(const char *buf, size_t pos)
 
 /* ereport a malformed shared file, naming the file and line. */
 static void
-sm_file_error(const char *path, int line, const char *detail,
-			  const char *section)
+sm_file_error(const char *path, int line, const char *detail)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_CONFIG_FILE_ERROR),
 			 errmsg("invalid AWS shared file \"%s\" at line %d", path, line),
-			 section ? errdetail(detail, section) : errdetail("%s", detail),
+			 errdetail("%s", detail),
 			 errhint("The AWS SDKs refuse this file too; correct it.")));
 }
 
@@ -292,11 +291,10 @@ sm_check_file_text(const char *path, const char *buf, size_t len)
 
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
 		sm_file_error(path, 1,
-					  "The file starts with a UTF-8 byte order mark (BOM).",
-					  NULL);
+					  "The file starts with a UTF-8 byte order mark (BOM).");
 	if (nul != NULL)
 		sm_file_error(path, sm_line_of(buf, nul - buf),
-					  "The file contains a NUL byte.", NULL);
+					  "The file contains a NUL byte.");
 }
 
 /* A section header seen, for the check for duplicates. */
@@ -329,8 +327,8 @@ sm_check_duplicates(const char *path, SmSeenSection *seen, int nseen)
 	for (int i = 1; i < nseen; i++)
 		if (strcmp(seen[i].name, seen[i - 1].name) == 0)
 			sm_file_error(path, seen[i].line,
-						  "The section [%s] appears more than once.",
-						  seen[i].name);
+						  psprintf("The section [%s] appears more than once.",
+								   seen[i].name));
 }
 
 /*

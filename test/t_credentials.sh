@@ -385,6 +385,41 @@ expect "container: a valid +05:30 offset is read right" "^container\|.*\|true\|t
 /usr/bin/python3 test/mockctl.py cred-mode container token-ctl >/dev/null
 expect "container: a session token with control characters is refused" "could not obtain AWS credentials from the container source.*control character" "$INFO"
 /usr/bin/python3 test/mockctl.py cred-mode container normal >/dev/null
+# replies the mock cannot give: a raw NUL byte, a redirect without a body
+/usr/bin/python3 -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/nul":
+            body = b"{\"AccessKeyId\": \"A\x00B\"}"
+            self.send_response(200)
+        else:
+            body = b""
+            self.send_response(302)
+            self.send_header("Location", "http://127.0.0.1:1/")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(s.server_port))
+s.serve_forever()
+' "$OUT/oddserver.port" &
+ODDSERVER=$!
+for i in $(seq 50); do [ -s "$OUT/oddserver.port" ] && break; sleep 0.1; done
+for p in nul 302; do
+	base_env
+	SM_PG_ENV+=(AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:$(cat "$OUT/oddserver.port")/$p)
+	restart
+	out=$(sql -c "$INFO")
+	if printf '%s' "$out" | grep -Eq "container source failed: .*(NUL byte|HTTP 302)" && ! printf '%s' "$out" | grep -Eq '\.\.|: \.'; then
+		ok "container: a reply with a $p is reported without stray punctuation"
+	else
+		not_ok "container reply $p" "$out"
+	fi
+done
+kill $ODDSERVER 2>/dev/null; wait $ODDSERVER 2>/dev/null
 # issue 8 #8: a host name that merely starts with "127."
 base_env
 SM_PG_ENV+=(AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.attacker.invalid/creds)
