@@ -61,6 +61,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "aws_sign.h"
 #include "config.h"
 #include "cred_fetch.h"
@@ -114,8 +115,9 @@ static TimestampTz	  sm_last_refresh_try = 0;
  * attempt tells whether it was signed with what is cached now), and the
  * generation for which a rejection already made the chain look again.
  */
-static uint64 sm_cached_generation = 1;
-static uint64 sm_rejection_fetch_generation = 0;
+static uint64	   sm_cached_generation = 1;
+static uint64	   sm_rejection_fetch_generation = 0;
+static TimestampTz sm_rejection_fetch_statement = 0; /* its statement start */
 
 /*
  * The last moment credentials c fetched at fetched_at may be used:
@@ -486,7 +488,8 @@ sm_credentials_get(const SmTarget *target)
  *		One rejection wave (every request in flight refused at once) makes
  *		at most one fetch: an attempt signed with credentials that have been
  *		replaced since is simply retried with the current ones, and the
- *		chain is asked again only once per generation of cached credentials.
+ *		chain is asked again only once per generation of cached credentials
+ *		and statement (a later statement may find them rotated by then).
  *		Static credentials cannot change.  Fetched credentials that are
  *		already expired are refused (with a warning).
  */
@@ -501,9 +504,11 @@ sm_credentials_refresh_after_rejection(const SmTarget *target,
 	if (signed_generation != sm_cached_generation)
 		return true; /* replaced since: retry with the current ones */
 	if (sm_cached == NULL || !sm_cached->expires ||
-		sm_rejection_fetch_generation == sm_cached_generation)
+		(sm_rejection_fetch_generation == sm_cached_generation &&
+		 sm_rejection_fetch_statement == GetCurrentStatementStartTimestamp()))
 		return false;
 	sm_rejection_fetch_generation = sm_cached_generation;
+	sm_rejection_fetch_statement = GetCurrentStatementStartTimestamp();
 	initStringInfo(&tried);
 	fresh = sm_credentials_resolve(target, &tried, false);
 	sm_last_refresh_try = GetCurrentTimestamp();
