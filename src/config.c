@@ -22,6 +22,8 @@
 
 #include "compat.h"
 #include "config.h"
+#include "mb/pg_wchar.h"
+#include "parse_util.h"
 #include "shared_config.h"
 
 /* GUC variables, read only here (resolved into SmTarget / SmCallLimits) */
@@ -197,12 +199,13 @@ sm_path_char_ok(char c)
 /*
  * sm_parse_authority
  *		The host name or IP literal and optional port of an endpoint URL,
- *		from *p (just after "scheme://").  Sets *p past them, and *host to
- *		the lower-case host plus ":port" when the port is not the scheme's
- *		default.  Returns false and sets *why on a malformed authority.
+ *		from *p (just after "scheme://").  Sets *p past them, *host to the
+ *		lower-case host plus ":port" when the port is not the scheme's
+ *		default, and *bare_host to the lower-case host alone.  Returns false and sets *why on a malformed authority.
  */
 static bool
-sm_parse_authority(const char **p, bool https, char **host, const char **why)
+sm_parse_authority(const char **p, bool https, char **host, char **bare_host,
+				   const char **why)
 {
 	const char	  *s = *p;
 	const char	  *host_start = s;
@@ -256,6 +259,7 @@ sm_parse_authority(const char **p, bool https, char **host, const char **why)
 	appendBinaryStringInfo(&buf, host_start, host_end - host_start);
 	for (char *c = buf.data; *c; c++)
 		*c = pg_ascii_tolower((unsigned char) *c);
+	*bare_host = pstrdup(buf.data);
 	if (has_port && port != (https ? 443 : 80))
 		appendStringInfo(&buf, ":%ld", port);
 	*host = buf.data;
@@ -278,6 +282,7 @@ sm_parse_endpoint(const char *url, SmEndpoint *out, const char **why)
 	const char *path;
 	bool		https;
 	char	   *host;
+	char	   *bare_host;
 	size_t		pathlen;
 
 	if (pg_strncasecmp(url, "https://", 8) == 0)
@@ -296,7 +301,13 @@ sm_parse_endpoint(const char *url, SmEndpoint *out, const char **why)
 		return false;
 	}
 
-	if (!sm_parse_authority(&p, https, &host, why))
+	if (strchr(p, '@') != NULL && strchr(p, '@') < p + strcspn(p, "/?#"))
+	{
+		*why = "The URL contains a user name or password (user:password@); "
+			   "credentials in the URL are not supported.";
+		return false;
+	}
+	if (!sm_parse_authority(&p, https, &host, &bare_host, why))
 		return false;
 	if (*p != '\0' && *p != '/')
 	{
@@ -321,9 +332,28 @@ sm_parse_endpoint(const char *url, SmEndpoint *out, const char **why)
 
 	out->https = https;
 	out->host_header = host;
+	out->host = bare_host;
 	out->path_prefix = pnstrdup(path, pathlen);
 	sm_endpoint_resource(out, "", NULL, &out->base_url);
 	return true;
+}
+
+/*
+ * sm_endpoint_check_http
+ *		Signed requests, session tokens, web identity tokens and the secret
+ *		keys STS returns may travel in clear text only to this host: plain
+ *		http is allowed to a loopback address (localhost, 127.0.0.0/8, ::1)
+ *		only, whatever setting the URL came from.  Returns false and sets
+ *		*why otherwise.
+ */
+bool
+sm_endpoint_check_http(const SmEndpoint *ep, const char **why)
+{
+	if (ep->https || sm_host_is_loopback(ep->host))
+		return true;
+	*why = "Plain http is allowed only to loopback addresses (localhost, "
+		   "127.0.0.0/8, ::1); use https for any other host.";
+	return false;
 }
 
 /*
@@ -363,7 +393,8 @@ sm_check_endpoint_url(char **newval, void **extra, GucSource source)
 
 	if (*newval == NULL || (*newval)[0] == '\0')
 		return true;
-	if (sm_parse_endpoint(*newval, &ep, &why))
+	if (sm_parse_endpoint(*newval, &ep, &why) &&
+		sm_endpoint_check_http(&ep, &why))
 		return true;
 	GUC_check_errdetail("%s", why);
 	return false;
@@ -395,6 +426,24 @@ sm_check_profile(char **newval, void **extra, GucSource source)
 		}
 	}
 	return true;
+}
+
+/*
+ * sm_clip_for_message
+ *		A setting's value as quoted in a message: at most 64 characters
+ *		(cut on a character boundary of the server encoding), "..." after a
+ *		cut, so that a huge environment variable is not echoed in full.
+ */
+static char *
+sm_clip_for_message(const char *v)
+{
+	size_t len = strlen(v);
+	int	   cut;
+
+	if (len <= 64)
+		return pstrdup(v);
+	cut = pg_mbcliplen(v, len, 64);
+	return psprintf("%.*s...", cut, v);
 }
 
 /*
@@ -436,7 +485,8 @@ sm_resolve_region(SmTarget *target)
 		ereport(
 			ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid AWS Region \"%s\" in %s", v, src),
+			 errmsg("invalid AWS Region \"%s\" in %s", sm_clip_for_message(v),
+					src),
 			 errdetail("A region name consists of lower-case letters, "
 					   "digits and single hyphens, such as \"eu-west-2\".")));
 	target->region = pstrdup(v);
@@ -494,7 +544,8 @@ sm_resolve_target(SmTarget *target)
 		url = psprintf("https://profile.%s.amazonaws.com", target->region);
 		src = "the default endpoint";
 	}
-	if (!sm_parse_endpoint(url, &target->endpoint, &why))
+	if (!sm_parse_endpoint(url, &target->endpoint, &why) ||
+		!sm_endpoint_check_http(&target->endpoint, &why))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("invalid endpoint URL in %s", src),
 						errdetail("%s", why)));

@@ -43,6 +43,7 @@ typedef struct SmEndpoint
 								 * is not the scheme's default: the signed
 								 * Host header */
 	char *path_prefix; /* "" or "/prefix" (no trailing slash) */
+	char *host;		   /* lower-case host name or [IPv6] literal alone */
 	bool  https;
 } SmEndpoint;
 
@@ -84,6 +85,7 @@ extern void	 sm_endpoint_resource(const SmEndpoint *ep, const char *resource,
 								  char **path, char **url);
 extern bool	 sm_parse_endpoint(const char *url, SmEndpoint *out,
 							   const char **why);
+extern bool	 sm_endpoint_check_http(const SmEndpoint *ep, const char **why);
 extern char *sm_getenv(const char *name);
 
 #endif /* SM_CONFIG_H */

@@ -23,6 +23,7 @@
 #include "cred_fetch.h"
 #include "parse_util.h"
 #include "reply.h"
+#include "shared_config.h"
 #include "storage/fd.h"
 #include "utils/memutils.h"
 
@@ -146,39 +147,30 @@ sm_parse_time(const char *s, TimestampTz *out)
 
 /*
  * sm_read_token_file
- *		Read a token file (trimmed), as a secret.  Returns NULL and sets
+ *		Read a token file (trimmed), as a secret; a regular file only, read
+ *		without ever blocking (sm_read_small_file).  Returns NULL and sets
  *		*why when it cannot be read.
  */
 char *
 sm_read_token_file(const char *path, const char **why)
 {
-	FILE  *f;
-	char  *buf;
 	size_t n;
+	bool   missing;
+	char  *err;
+	void  *wipe;
+	char  *buf;
 	char  *start;
 
-	f = AllocateFile(path, "r");
-	if (f == NULL)
+	buf =
+		sm_read_small_file(path, SM_MAX_TOKEN_FILE, &n, &missing, &err, &wipe);
+	if (buf == NULL)
 	{
-		*why = psprintf("could not open \"%s\": %m", path);
+		*why = missing ? psprintf("could not open \"%s\": %s", path,
+								  strerror(ENOENT))
+					   : err;
 		return NULL;
 	}
-	buf = sm_secret(palloc(SM_MAX_TOKEN_FILE + 1), SM_MAX_TOKEN_FILE + 1);
-	n = fread(buf, 1, SM_MAX_TOKEN_FILE + 1, f);
-	if (ferror(f))
-	{
-		FreeFile(f);
-		*why = psprintf("could not read \"%s\": %m", path);
-		return NULL;
-	}
-	FreeFile(f);
-	if (n > SM_MAX_TOKEN_FILE)
-	{
-		*why = psprintf("\"%s\" is larger than %d bytes", path,
-						SM_MAX_TOKEN_FILE);
-		return NULL;
-	}
-	buf[n] = '\0';
+	sm_secret(buf, n + 1);
 	start = sm_trim_space(buf);
 	if (*start == '\0')
 	{

@@ -22,6 +22,7 @@
 
 #include "cred_fetch.h"
 #include "cred_providers.h"
+#include "parse_util.h"
 #include "reply.h"
 #include "shared_config.h"
 #include "sts.h"
@@ -42,6 +43,21 @@ static bool
 sm_has_crlf(const char *s)
 {
 	return strpbrk(s, "\r\n") != NULL;
+}
+
+/*
+ * sm_has_control
+ *		Whether a string holds an ASCII control character (CR and LF
+ *		included) or DEL: none belongs in a key, a token or a header value,
+ *		and none may go out raw in a header.
+ */
+static bool
+sm_has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char) *s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
 }
 
 /* SM_PROVIDER_FOUND when ok, else SM_PROVIDER_FAILED. */
@@ -94,6 +110,23 @@ sm_provider_environment(const SmTarget *target, SmCredentials *out,
 }
 
 /*
+ * sm_env_usable
+ *		Whether the value of environment variable name can go into a signed
+ *		request; if not, why names the variable (never the value).
+ */
+static bool
+sm_env_usable(const char *name, const char *value, StringInfo why)
+{
+	if (sm_has_crlf(value))
+		appendStringInfo(why, "%s contains a line break", name);
+	else if (sm_has_control(value))
+		appendStringInfo(why, "%s contains a control character", name);
+	else
+		return true;
+	return false;
+}
+
+/*
  * sm_env_credentials
  *		AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (or
  *		the legacy AWS_SECURITY_TOKEN) of the server process.
@@ -113,6 +146,13 @@ sm_env_credentials(SmCredentials *out, StringInfo why)
 					why);
 	if (r != SM_PROVIDER_FOUND)
 		return r;
+	if (!sm_env_usable("AWS_ACCESS_KEY_ID", akid, why) ||
+		!sm_env_usable("AWS_SECRET_ACCESS_KEY", secret, why) ||
+		(token != NULL &&
+		 !sm_env_usable(sm_getenv("AWS_SESSION_TOKEN") ? "AWS_SESSION_TOKEN"
+													   : "AWS_SECURITY_TOKEN",
+						token, why)))
+		return SM_PROVIDER_FAILED;
 	if (exp != NULL)
 	{
 		if (!sm_parse_time(exp, &out->expiration))
@@ -451,35 +491,47 @@ sm_parse_credentials_json(SmResponse *resp, SmCredentials *out,
 						 what);
 		return false;
 	}
-	if (exp != NULL)
+	if (sm_has_control(out->access_key_id) ||
+		sm_has_control(out->secret_access_key) ||
+		(out->session_token != NULL && sm_has_control(out->session_token)))
 	{
-		if (!sm_parse_time(exp, &out->expiration))
-		{
-			appendStringInfo(
-				why, "%s returned an Expiration that is not an ISO 8601 time",
-				what);
-			return false;
-		}
-		out->expires = true;
+		appendStringInfo(why,
+						 "%s returned credentials that contain a control "
+						 "character",
+						 what);
+		return false;
 	}
+	/* temporary credentials without a time limit are refused (botocore) */
+	if (exp == NULL)
+	{
+		appendStringInfo(why, "%s returned no Expiration string", what);
+		return false;
+	}
+	if (!sm_parse_time(exp, &out->expiration))
+	{
+		appendStringInfo(
+			why, "%s returned an Expiration that is not an ISO 8601 time",
+			what);
+		return false;
+	}
+	out->expires = true;
 	return true;
 }
 
 /*
  * sm_container_host_allowed
- *		Plain-http full URIs may only point at loopback or the ECS/EKS
- *		link-local addresses (the SDKs' rule): anything else could hand
- *		the authorization token to another host in clear text.
+ *		Plain-http full URIs may only point at a loopback address or the
+ *		ECS/EKS link-local addresses (the rule of the AWS SDK for
+ *		JavaScript's checkUrl): anything else could hand the authorization
+ *		token to another host in clear text.  Host names are compared
+ *		exactly; "127.attacker.example" is not loopback.
  */
 static bool
 sm_container_host_allowed(const char *host)
 {
-	if (strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||
-		strcmp(host, "[::1]") == 0 || strcmp(host, "169.254.170.2") == 0 ||
-		strcmp(host, "169.254.170.23") == 0 ||
-		strcmp(host, "[fd00:ec2::23]") == 0)
-		return true;
-	return false;
+	return sm_host_is_loopback(host) || strcmp(host, "169.254.170.2") == 0 ||
+		   strcmp(host, "169.254.170.23") == 0 ||
+		   strcmp(host, "[fd00:ec2::23]") == 0;
 }
 
 /*
@@ -494,8 +546,6 @@ sm_container_url(const char *rel, const char *full, StringInfo why)
 {
 	SmEndpoint	ep;
 	const char *perr;
-	char	   *host;
-	char	   *colon;
 
 	if (rel != NULL)
 	{
@@ -515,19 +565,13 @@ sm_container_url(const char *rel, const char *full, StringInfo why)
 			perr);
 		return NULL;
 	}
-	if (ep.https)
-		return pstrdup(full);
-	host = pstrdup(ep.host_header);
-	colon = (host[0] == '[') ? strstr(host, "]:") : strrchr(host, ':');
-	if (colon != NULL)
-		colon[host[0] == '[' ? 1 : 0] = '\0';
-	if (sm_container_host_allowed(host))
+	if (ep.https || sm_container_host_allowed(ep.host))
 		return pstrdup(full);
 	appendStringInfo(why,
 					 "AWS_CONTAINER_CREDENTIALS_FULL_URI uses http with host "
 					 "\"%s\"; only https, loopback, 169.254.170.2, "
 					 "169.254.170.23 and fd00:ec2::23 are allowed",
-					 host);
+					 ep.host);
 	return NULL;
 }
 
@@ -559,10 +603,15 @@ sm_container_auth_header(const char **header, StringInfo why)
 	}
 	if (token == NULL)
 		return true;
-	if (sm_has_crlf(token))
+	if (sm_has_crlf(token) || sm_has_control(token))
 	{
-		appendStringInfoString(
-			why, "the container authorization token contains a line break");
+		appendStringInfo(why,
+						 "the container authorization token (%s) contains a "
+						 "%s",
+						 token_file ? "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
+									: "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+						 sm_has_crlf(token) ? "line break"
+											: "control character");
 		return false;
 	}
 	*header = sm_secret_str(psprintf("Authorization: %s", token));
@@ -617,9 +666,10 @@ sm_provider_container(const SmTarget *target, SmCredentials *out,
 	if (resp.curl_code != CURLE_OK)
 		appendStringInfoString(why, err);
 	else
-		appendStringInfo(why, "the container endpoint returned HTTP %ld: %s",
-						 resp.http_status,
-						 sm_remote_text(resp.body, resp.body_len));
+		appendStringInfo(
+			why, "the container endpoint returned HTTP %ld%s%s",
+			resp.http_status, resp.body_len > 0 ? ": " : "",
+			resp.body_len > 0 ? sm_remote_text(resp.body, resp.body_len) : "");
 	return SM_PROVIDER_FAILED;
 }
 
@@ -711,8 +761,16 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
 						 ep.host_header, err);
 		return SM_PROVIDER_NOT_CONFIGURED;
 	}
-	if (resp.http_status != 200 || resp.body_len == 0 ||
-		sm_has_crlf(resp.body))
+	if (resp.http_status == 200 && resp.body_len > 0 &&
+		(sm_has_control(resp.body) || strlen(resp.body) != resp.body_len))
+	{
+		appendStringInfo(why,
+						 "the instance metadata service at %s returned a "
+						 "session token that contains a control character",
+						 ep.host_header);
+		return SM_PROVIDER_FAILED;
+	}
+	if (resp.http_status != 200 || resp.body_len == 0)
 	{
 		appendStringInfo(why,
 						 "the instance metadata service at %s refused a "

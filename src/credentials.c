@@ -37,7 +37,11 @@
  * timings: an advisory refresh from 15 minutes before expiry (a failure
  * keeps the old credentials), a mandatory one from 10 minutes before (a
  * failure still keeps them while they are valid, with a warning).  After an
- * "expired token" reply the transport asks for one forced refresh.  Every
+ * "expired token" reply the transport asks for one forced refresh, once per
+ * generation of cached credentials however many requests were refused
+ * (sm_credentials_refresh_after_rejection).  Refreshed credentials that are
+ * already expired are refused and the valid cached ones kept, with a
+ * warning.  The cache is keyed on what decides the chain.  Every
  * fetch goes through sm_http_fetch(): short timeouts, interruptible waits.
  *
  * A lookup runs in a memory context of its own whose registered secrets are
@@ -58,6 +62,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "aws_sign.h"
 #include "config.h"
 #include "cred_fetch.h"
@@ -95,6 +100,9 @@ static const struct
 	{"instance metadata", sm_provider_imds},
 };
 
+static void sm_credentials_free(SmCredentials *c);
+static void sm_report_cached_expired(void);
+
 /* The cache */
 static MemoryContext  sm_cred_cxt = NULL;
 static SmCredentials *sm_cached = NULL;
@@ -103,17 +111,35 @@ static TimestampTz	  sm_cached_at = 0;
 static TimestampTz	  sm_last_refresh_try = 0;
 
 /*
- * The last moment cached credentials may be used: SM_EXPIRY_MARGIN_S before
- * they expire, or a quarter of their lifetime for very short-lived ones.
+ * The generation of the cached credentials: bumped whenever they are
+ * replaced or dropped, stamped on every signed attempt (so that a rejected
+ * attempt tells whether it was signed with what is cached now), and the
+ * generation for which a rejection already made the chain look again.
+ */
+static uint64	   sm_cached_generation = 1;
+static uint64	   sm_rejection_fetch_generation = 0;
+static TimestampTz sm_rejection_fetch_statement = 0; /* its statement start */
+
+/*
+ * The last moment credentials c fetched at fetched_at may be used:
+ * SM_EXPIRY_MARGIN_S before they expire, or a quarter of their lifetime for
+ * very short-lived ones.
  */
 static TimestampTz
-sm_usable_until(void)
+sm_usable_until_of(const SmCredentials *c, TimestampTz fetched_at)
 {
-	int64 lifetime = sm_cached->expiration - sm_cached_at;
+	int64 lifetime = c->expiration - fetched_at;
 	int64 margin =
 		Min((int64) SM_EXPIRY_MARGIN_S * USECS_PER_SEC, Max(lifetime / 4, 0));
 
-	return sm_cached->expiration - margin;
+	return c->expiration - margin;
+}
+
+/* sm_usable_until_of() for the cached credentials. */
+static TimestampTz
+sm_usable_until(void)
+{
+	return sm_usable_until_of(sm_cached, sm_cached_at);
 }
 
 /* ----------------------------------------------------------------
@@ -177,6 +203,20 @@ sm_credentials_copy(const SmCredentials *c, const char *source)
 }
 
 /*
+ * sm_strip_final_period
+ *		A provider's explanation goes into a sentence of ours: drop a final
+ *		period (of quoted remote text, or of a message such as "The reply
+ *		body contains a NUL byte.") so that it does not end in "..".
+ */
+static void
+sm_strip_final_period(StringInfo why)
+{
+	while (why->len > 0 &&
+		   (why->data[why->len - 1] == '.' || why->data[why->len - 1] == ' '))
+		why->data[--why->len] = '\0';
+}
+
+/*
  * sm_credentials_resolve
  *		Run the provider chain.  Returns new credentials allocated in the
  *		credential context, or NULL with the sources tried in *tried when
@@ -216,6 +256,7 @@ sm_credentials_resolve(const SmTarget *target, StringInfo tried,
 			result = sm_credentials_copy(&c, sm_providers[i].name);
 			break;
 		}
+		sm_strip_final_period(&why);
 		if (r == SM_PROVIDER_FAILED)
 		{
 			failed_source = sm_providers[i].name;
@@ -250,14 +291,17 @@ sm_credentials_changed(void)
 
 /*
  * sm_cache_key
- *		What the cached credentials are valid for: the resolved profile
- *		name.  The one place that decides when the cache no longer fits the
- *		settings of a call.
+ *		What the cached credentials are valid for: what decides the chain,
+ *		that is the value of segment_membership.profile (a profile set there
+ *		skips the environment source, so '' and 'default' differ) and the
+ *		profile it resolves to.  The one place that decides when the cache
+ *		no longer fits the settings of a call.
  */
-static const char *
+static char *
 sm_cache_key(const SmTarget *target)
 {
-	return sm_shared_config_profile_name(target->profile);
+	return psprintf("%s|%s", target->profile,
+					sm_shared_config_profile_name(target->profile));
 }
 
 /* Zero and free the cached credentials. */
@@ -292,7 +336,43 @@ sm_credentials_replace(SmCredentials *fresh, const char *key)
 	sm_cached = fresh;
 	sm_cached_key = fresh ? MemoryContextStrdup(sm_cred_cxt, key) : NULL;
 	sm_cached_at = GetCurrentTimestamp();
+	sm_cached_generation++;
 	sm_credentials_changed();
+}
+
+/*
+ * sm_credentials_generation
+ *		The generation of the cached credentials, to stamp on a signed
+ *		attempt for sm_credentials_refresh_after_rejection().
+ */
+uint64
+sm_credentials_generation(void)
+{
+	return sm_cached_generation;
+}
+
+/*
+ * sm_fresh_expired
+ *		Whether credentials a refresh just found are already expired (not
+ *		usable): if so, zero and free them and warn that the cached ones
+ *		are kept, as botocore refuses "refreshed credentials are still
+ *		expired".
+ */
+static bool
+sm_fresh_expired(SmCredentials *fresh)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (!fresh->expires || sm_usable_until_of(fresh, now) > now)
+		return false;
+	ereport(WARNING,
+			(errmsg("refreshed AWS credentials are still expired; keeping "
+					"the current ones"),
+			 errdetail("The %s source returned credentials that expired at "
+					   "%s.",
+					   fresh->source, timestamptz_to_str(fresh->expiration))));
+	sm_credentials_free(fresh);
+	return true;
 }
 
 /* Drop cached credentials. */
@@ -300,6 +380,19 @@ void
 sm_credentials_reset(void)
 {
 	sm_credentials_replace(NULL, NULL);
+}
+
+/* The error for cached credentials that are no longer usable. */
+static void
+sm_report_cached_expired(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			 errmsg("the AWS credentials from the %s source have expired",
+					sm_cached->source),
+			 errdetail("They expired at %s.",
+					   timestamptz_to_str(sm_cached->expiration)),
+			 errhint("Renew the credentials of that source.")));
 }
 
 /*
@@ -323,6 +416,12 @@ sm_credentials_refresh(const SmTarget *target, TimestampTz now)
 	sm_last_refresh_try = now;
 	initStringInfo(&tried);
 	fresh = sm_credentials_resolve(target, &tried, now >= usable_until);
+	if (fresh != NULL && sm_fresh_expired(fresh))
+	{
+		if (now < usable_until)
+			return sm_cached;
+		sm_report_cached_expired();
+	}
 	if (fresh != NULL)
 	{
 		sm_credentials_replace(fresh, sm_cache_key(target));
@@ -376,42 +475,57 @@ sm_credentials_get(const SmTarget *target)
 						   sm_cache_key(target));
 	sm_last_refresh_try = GetCurrentTimestamp();
 	if (sm_cached->expires && sm_usable_until() <= GetCurrentTimestamp())
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("the AWS credentials from the %s source have expired",
-						sm_cached->source),
-				 errdetail("They expired at %s.",
-						   timestamptz_to_str(sm_cached->expiration)),
-				 errhint("Renew the credentials of that source.")));
+		sm_report_cached_expired();
 	return sm_cached;
 }
 
 /*
  * sm_credentials_refresh_after_rejection
- *		The service refused our session token as expired or invalid: fetch
- *		new credentials now.  Returns true when different credentials were
- *		found (worth one more attempt).  Static credentials cannot change.
+ *		The service refused an attempt signed with the credentials of
+ *		generation signed_generation because their session token expired or
+ *		is invalid.  Returns true when the request is worth one more attempt
+ *		with other credentials.
+ *
+ *		One rejection wave (every request in flight refused at once) makes
+ *		at most one fetch: an attempt signed with credentials that have been
+ *		replaced since is simply retried with the current ones, and the
+ *		chain is asked again only once per generation of cached credentials
+ *		and statement (a later statement may find them rotated by then).
+ *		Static credentials cannot change.  Fetched credentials that are
+ *		already expired are refused (with a warning).
  */
 bool
-sm_credentials_refresh_after_rejection(const SmTarget *target)
+sm_credentials_refresh_after_rejection(const SmTarget *target,
+									   uint64		   signed_generation)
 {
 	StringInfoData tried;
 	SmCredentials *fresh;
 	bool		   changed;
 
-	if (sm_cached == NULL || !sm_cached->expires)
+	if (signed_generation != sm_cached_generation)
+		return true; /* replaced since: retry with the current ones */
+	if (sm_cached == NULL || !sm_cached->expires ||
+		(sm_rejection_fetch_generation == sm_cached_generation &&
+		 sm_rejection_fetch_statement == GetCurrentStatementStartTimestamp()))
 		return false;
+	sm_rejection_fetch_generation = sm_cached_generation;
+	sm_rejection_fetch_statement = GetCurrentStatementStartTimestamp();
 	initStringInfo(&tried);
 	fresh = sm_credentials_resolve(target, &tried, false);
-	if (fresh == NULL)
+	sm_last_refresh_try = GetCurrentTimestamp();
+	if (fresh == NULL || sm_fresh_expired(fresh))
 		return false;
 	changed =
 		strcmp(fresh->access_key_id, sm_cached->access_key_id) != 0 ||
 		(fresh->session_token != NULL && sm_cached->session_token != NULL &&
 		 strcmp(fresh->session_token, sm_cached->session_token) != 0);
+	if (!changed)
+	{
+		sm_credentials_free(fresh);
+		return false;
+	}
 	sm_credentials_replace(fresh, sm_cache_key(target));
-	sm_last_refresh_try = GetCurrentTimestamp();
-	return changed;
+	return true;
 }
 
 /*

@@ -27,7 +27,9 @@ typedef struct SmCredentialsInfo
 } SmCredentialsInfo;
 
 extern const SmCredentials *sm_credentials_get(const SmTarget *target);
-extern bool sm_credentials_refresh_after_rejection(const SmTarget *target);
+extern uint64				sm_credentials_generation(void);
+extern bool sm_credentials_refresh_after_rejection(const SmTarget *target,
+												   uint64 signed_generation);
 extern void sm_credentials_reset(void);
 extern void sm_credentials_describe(const SmTarget	  *target,
 									SmCredentialsInfo *info);

@@ -61,6 +61,8 @@ typedef struct SmCall
 	char		*path;	 /* /prefix/domains/d/segments/s/membership */
 	char		*url;
 	SmPlan		*plan;
+	uint64		*signed_generation; /* per request: credentials of its last
+									 * attempt (sm_credentials_generation) */
 } SmCall;
 
 PG_FUNCTION_INFO_V1(sm_get_segment_membership);
@@ -156,6 +158,7 @@ sm_build(void *arg, int req, SmRequestSpec *spec)
 
 	sm_plan_request_body(call->plan, req, &body, &body_len);
 	cred = sm_credentials_get(&call->target);
+	call->signed_generation[req] = sm_credentials_generation();
 
 	spec->method = "POST";
 	spec->url = call->url;
@@ -211,13 +214,17 @@ sm_give_up(void *arg, int req, const SmFailure *f)
 		sm_failure_report(f, &call->target); /* does not return */
 }
 
-/* SmRequestOps.refresh_credentials: look again (once per request) */
+/*
+ * SmRequestOps.refresh_credentials: look again (once per request, and at
+ * most once per rejection wave: see sm_credentials_refresh_after_rejection)
+ */
 static bool
-sm_refresh_credentials(void *arg)
+sm_refresh_credentials(void *arg, int req)
 {
 	SmCall *call = (SmCall *) arg;
 
-	return sm_credentials_refresh_after_rejection(&call->target);
+	return sm_credentials_refresh_after_rejection(
+		&call->target, call->signed_generation[req]);
 }
 
 /*
@@ -238,6 +245,8 @@ sm_run_call(SmCall *call)
 								  call->domain, call->segment),
 						 &call->path, &call->url);
 
+	call->signed_generation =
+		palloc0(sizeof(uint64) * Max(sm_plan_nrequests(call->plan), 1));
 	sm_error_context_push(&ec, call->domain, call->segment);
 	sm_run_requests(sm_plan_nrequests(call->plan),
 					call->limits.max_concurrency, call->limits.max_attempts,

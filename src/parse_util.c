@@ -15,7 +15,8 @@
  *
  *-------------------------------------------------------------------------
  */
-#include <stdio.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include "parse_util.h"
@@ -70,46 +71,97 @@ sm_days_from_civil(int y, int mo, int d)
 }
 
 /*
+ * sm_digits
+ *		Read exactly n ASCII digits at *p into *value, advancing *p.  Stops
+ *		at the first byte that is not a digit, so it never reads past a
+ *		terminating NUL.  Returns false when fewer than n digits are there.
+ */
+static bool
+sm_digits(const char **p, int n, int *value)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (!sm_is_digit((*p)[i]))
+			return false;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*value = v;
+	return true;
+}
+
+/* Whether *p is c; if so, step over it. */
+static bool
+sm_expect(const char **p, char c)
+{
+	if (**p != c)
+		return false;
+	(*p)++;
+	return true;
+}
+
+/* Days in month mo (1..12) of year y of the proleptic Gregorian calendar. */
+int
+sm_days_in_month(int y, int mo)
+{
+	static const int days[12] = {31, 28, 31, 30, 31, 30,
+								 31, 31, 30, 31, 30, 31};
+	bool			 leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return (mo == 2 && leap) ? 29 : days[mo - 1];
+}
+
+/*
  * sm_parse_iso8601
  *		Parse "YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM)" as AWS writes
- *		expirations into seconds since the Unix epoch.  Returns false for
- *		anything else.
+ *		expirations into seconds since the Unix epoch (the fraction is
+ *		dropped).  Strict: every field has exactly its two (four) digits and
+ *		is in range (the day within its month, leap years counted; no leap
+ *		second), the offset is at most 18:00 either way, and nothing may
+ *		follow.  The input is read one byte at a time up to the first byte
+ *		that does not fit, never past its terminating NUL.  Returns false
+ *		for anything else.
  */
 bool
 sm_parse_iso8601(const char *s, int64_t *unix_seconds)
 {
 	int			y, mo, d, h, mi, sec;
-	int			n = 0;
-	const char *p;
-	long		offset = 0;
+	int			oh = 0, om = 0;
+	int			sign = 0;
+	const char *p = s;
 
-	if (s == NULL ||
-		sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
-			   &n) != 6 ||
-		n != 19)
+	if (s == NULL)
 		return false;
-	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
-		h > 23 || mi > 59 || sec > 60)
+	if (!sm_digits(&p, 4, &y) || !sm_expect(&p, '-') ||
+		!sm_digits(&p, 2, &mo) || !sm_expect(&p, '-') ||
+		!sm_digits(&p, 2, &d) || !sm_expect(&p, 'T') ||
+		!sm_digits(&p, 2, &h) || !sm_expect(&p, ':') ||
+		!sm_digits(&p, 2, &mi) || !sm_expect(&p, ':') ||
+		!sm_digits(&p, 2, &sec))
 		return false;
-	p = s + n;
-	if (*p == '.')
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
+		d > sm_days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
+		return false;
+	if (sm_expect(&p, '.'))
 	{
-		p++;
+		if (!sm_is_digit(*p))
+			return false;
 		while (sm_is_digit(*p))
 			p++;
 	}
-	if (*p == 'Z' || *p == 'z')
-		p++;
+	if (sm_expect(&p, 'Z'))
+		;
 	else if (*p == '+' || *p == '-')
 	{
-		int oh, om;
-		int used = 0;
-
-		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &used) != 2)
+		sign = (*p == '+') ? 1 : -1;
+		p++;
+		if (!sm_digits(&p, 2, &oh) || !sm_expect(&p, ':') ||
+			!sm_digits(&p, 2, &om))
 			return false;
-		offset = (oh * 60L + om) * 60L * (*p == '+' ? 1 : -1);
-		/* step over what was read, never past the end */
-		p += 1 + used;
+		if (om > 59 || oh * 60 + om > 18 * 60)
+			return false;
 	}
 	else
 		return false;
@@ -117,8 +169,38 @@ sm_parse_iso8601(const char *s, int64_t *unix_seconds)
 		return false;
 
 	*unix_seconds = sm_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
-					sec - offset;
+					sec - (int64_t) sign * (oh * 60 + om) * 60;
 	return true;
+}
+
+/*
+ * sm_host_is_loopback
+ *		Whether a URL's host (lower-case, an IPv6 literal in brackets, no
+ *		port) is a loopback address: "localhost" (which libcurl resolves to
+ *		a loopback address itself), a numeric IPv4 address in 127.0.0.0/8
+ *		in dotted-decimal form, or the IPv6 address ::1.  A name that only
+ *		starts with "127." (127.attacker.example) is not.
+ */
+bool
+sm_host_is_loopback(const char *host)
+{
+	struct in_addr	v4;
+	struct in6_addr v6;
+	char			buf[INET6_ADDRSTRLEN + 1];
+	size_t			len = strlen(host);
+
+	if (strcmp(host, "localhost") == 0)
+		return true;
+	if (host[0] == '[')
+	{
+		if (len < 3 || len - 2 > INET6_ADDRSTRLEN || host[len - 1] != ']')
+			return false;
+		memcpy(buf, host + 1, len - 2);
+		buf[len - 2] = '\0';
+		return inet_pton(AF_INET6, buf, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+	}
+	return inet_pton(AF_INET, host, &v4) == 1 &&
+		   (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 /* Find "<prefix><tag>>" in s, or NULL. */

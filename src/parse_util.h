@@ -38,6 +38,8 @@ typedef struct SmIniLine
 
 extern char *sm_trim_space(char *s);
 extern bool	 sm_parse_iso8601(const char *s, int64_t *unix_seconds);
+extern int	 sm_days_in_month(int y, int mo);
+extern bool	 sm_host_is_loopback(const char *host);
 extern bool sm_xml_element(const char *xml, const char *tag, const char **text,
 						   size_t *len);
 extern size_t sm_xml_unescape(const char *src, size_t len, char *dst);

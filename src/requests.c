@@ -240,7 +240,7 @@ sm_request_apply(SmRun *run, int r, SmRetryAction action,
 			sm_request_schedule_retry(run, r, 0);
 			return;
 		case SM_RETRY_NOW_REFRESHED:
-			if (run->ops->refresh_credentials(run->arg))
+			if (run->ops->refresh_credentials(run->arg, r))
 			{
 				rs->token_retry_used = true;
 				sm_request_schedule_retry(run, r, 0);

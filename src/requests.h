@@ -66,7 +66,7 @@ typedef struct SmRequestOps
 	 * or became invalid: refresh them.  Returns true when fresh credentials
 	 * are in place and the request should be retried once.
 	 */
-	bool (*refresh_credentials)(void *arg);
+	bool (*refresh_credentials)(void *arg, int req);
 } SmRequestOps;
 
 /* Per-backend counters, for segment_membership_stats(). */

@@ -18,8 +18,11 @@
  * "default".  This file reads no setting of the extension: it depends on
  * nothing but the environment and the files.
  *
- * The files are read afresh when needed (they are small); a buffer that held
- * the credentials file is zeroed before it is freed.
+ * The files are read afresh when needed (they are small), never blocking
+ * (sm_read_small_file: regular files only); a buffer that held a file is
+ * zeroed when done, and by a memory-context reset callback on every other
+ * exit (an error, a cancel).  A file the SDKs refuse (a byte order mark, a
+ * NUL byte, a section twice) is an error naming the file and line.
  *
  * IDENTIFICATION
  *		src/shared_config.c
@@ -28,6 +31,7 @@
  */
 #include "postgres.h"
 
+#include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,6 +39,7 @@
 #include "parse_util.h"
 #include "shared_config.h"
 #include "storage/fd.h"
+#include "utils/memutils.h"
 
 #define SM_MAX_SHARED_FILE_SIZE (1024 * 1024)
 
@@ -111,71 +116,249 @@ sm_shared_config_path(bool credentials_file)
 }
 
 /*
- * sm_read_file
- *		Read a whole small file into a NUL-terminated palloc'd buffer.
- *		Returns NULL when the file does not exist; raises an error when it
- *		exists but cannot be read or is too large.
+ * A buffer that held a file which may hold secrets, zeroed by a reset
+ * callback of the memory context it lives in: when the context goes away,
+ * also during error cleanup or a cancel.  sm_profile_section_scrub() zeroes
+ * it at once on the normal path and disarms the callback.
  */
-static char *
-sm_read_file(const char *path, size_t *len)
+typedef struct SmFileWipe
 {
-	FILE	   *f;
-	char	   *buf;
-	size_t		n;
-	struct stat st;
+	MemoryContextCallback cb;
+	char				 *buf;
+	size_t				  len;
+} SmFileWipe;
 
-	f = AllocateFile(path, "r");
-	if (f == NULL)
+/* Reset callback: zero the buffer unless already done. */
+static void
+sm_file_wipe(void *arg)
+{
+	SmFileWipe *w = (SmFileWipe *) arg;
+
+	if (w->buf != NULL)
+		explicit_bzero(w->buf, w->len);
+	w->buf = NULL;
+}
+
+/*
+ * sm_read_small_file
+ *		Read a whole file of at most max bytes into a NUL-terminated buffer
+ *		in CurrentMemoryContext that is zeroed when that context goes away
+ *		(*wipe, for sm_file_wipe_now()).  Never blocks: the file is opened
+ *		with O_NONBLOCK and must be a regular file (a FIFO or a device would
+ *		otherwise hold the backend in open() or read(), deaf to cancels).
+ *		Returns NULL with *missing set when the file does not exist; NULL
+ *		with *why set when it cannot be used.
+ */
+char *
+sm_read_small_file(const char *path, size_t max, size_t *len, bool *missing,
+				   char **why, void **wipe)
+{
+	int			fd;
+	struct stat st;
+	SmFileWipe *w;
+	size_t		n = 0;
+
+	*missing = false;
+	*why = NULL;
+	fd = OpenTransientFile(path, O_RDONLY | O_NONBLOCK | PG_BINARY);
+	if (fd < 0)
 	{
 		if (errno == ENOENT || errno == ENOTDIR)
-			return NULL;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open AWS shared file \"%s\": %m", path)));
+			*missing = true;
+		else
+			*why = psprintf("could not open \"%s\": %m", path);
+		return NULL;
 	}
-	if (fstat(fileno(f), &st) != 0 || st.st_size > SM_MAX_SHARED_FILE_SIZE)
+	if (fstat(fd, &st) != 0)
+		*why = psprintf("could not stat \"%s\": %m", path);
+	else if (!S_ISREG(st.st_mode))
+		*why = psprintf("\"%s\" is not a regular file", path);
+	else if ((size_t) st.st_size > max)
+		*why = psprintf("\"%s\" is larger than %zu bytes", path, max);
+	if (*why != NULL)
 	{
-		FreeFile(f);
-		ereport(ERROR, (errcode(ERRCODE_CONFIG_FILE_ERROR),
-						errmsg("AWS shared file \"%s\" is too large", path),
-						errdetail("The file must be smaller than %d bytes.",
-								  SM_MAX_SHARED_FILE_SIZE)));
+		CloseTransientFile(fd);
+		return NULL;
 	}
-	buf = palloc(st.st_size + 1);
-	n = fread(buf, 1, st.st_size, f);
-	if (ferror(f))
+
+	/* room for one byte more than fstat() saw, to notice a growing file */
+	max = (size_t) st.st_size;
+	w = palloc0(sizeof(SmFileWipe));
+	w->len = max + 1;
+	w->buf = palloc(w->len);
+	w->cb.func = sm_file_wipe;
+	w->cb.arg = w;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &w->cb);
+	while (n <= max)
 	{
-		FreeFile(f);
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not read AWS shared file \"%s\": %m", path)));
+		ssize_t r = read(fd, w->buf + n, max + 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+		{
+			*why = psprintf("could not read \"%s\": %m", path);
+			break;
+		}
+		if (r == 0)
+			break;
+		n += r;
 	}
-	FreeFile(f);
-	buf[n] = '\0';
+	CloseTransientFile(fd);
+	if (*why == NULL && n > max)
+		*why = psprintf("\"%s\" changed while it was read", path);
+	if (*why != NULL)
+	{
+		sm_file_wipe_now(w);
+		return NULL;
+	}
+	w->buf[n] = '\0';
 	*len = n;
+	*wipe = w;
+	return w->buf;
+}
+
+/*
+ * sm_file_wipe_now
+ *		Zero and free a buffer of sm_read_small_file() now (wipe may be
+ *		NULL).
+ */
+void
+sm_file_wipe_now(void *wipe)
+{
+	SmFileWipe *w = (SmFileWipe *) wipe;
+
+	if (w == NULL || w->buf == NULL)
+		return;
+	explicit_bzero(w->buf, w->len);
+	pfree(w->buf);
+	w->buf = NULL;
+}
+
+/*
+ * sm_read_file
+ *		Read a whole shared file.  Returns NULL when the file does not
+ *		exist; raises an error when it exists but cannot be used.
+ */
+static char *
+sm_read_file(const char *path, size_t *len, void **wipe)
+{
+	bool  missing;
+	char *why;
+	char *buf = sm_read_small_file(path, SM_MAX_SHARED_FILE_SIZE, len,
+								   &missing, &why, wipe);
+
+	if (buf == NULL && !missing)
+		ereport(ERROR, (errcode(ERRCODE_CONFIG_FILE_ERROR),
+						errmsg("could not read AWS shared file \"%s\"", path),
+						errdetail("%s.", why)));
 	return buf;
+}
+
+/* The line number (from 1) of position pos of buf. */
+static int
+sm_line_of(const char *buf, size_t pos)
+{
+	int line = 1;
+
+	for (size_t i = 0; i < pos; i++)
+		if (buf[i] == '\n')
+			line++;
+	return line;
+}
+
+/* ereport a malformed shared file, naming the file and line. */
+static void
+sm_file_error(const char *path, int line, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CONFIG_FILE_ERROR),
+			 errmsg("invalid AWS shared file \"%s\" at line %d", path, line),
+			 errdetail("%s", detail),
+			 errhint("The AWS SDKs refuse this file too; correct it.")));
+}
+
+/*
+ * sm_check_file_text
+ *		Refuse what the AWS SDKs refuse and would otherwise silently yield
+ *		other credentials: a UTF-8 byte order mark (it would make the first
+ *		section header unrecognised), a NUL byte (it would cut the file).
+ */
+static void
+sm_check_file_text(const char *path, const char *buf, size_t len)
+{
+	const char *nul = memchr(buf, '\0', len);
+
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		sm_file_error(path, 1,
+					  "The file starts with a UTF-8 byte order mark (BOM).");
+	if (nul != NULL)
+		sm_file_error(path, sm_line_of(buf, nul - buf),
+					  "The file contains a NUL byte.");
+}
+
+/* A section header seen, for the check for duplicates. */
+typedef struct SmSeenSection
+{
+	const char *name;
+	int			line;
+} SmSeenSection;
+
+static int
+sm_seen_cmp(const void *a, const void *b)
+{
+	const SmSeenSection *x = a;
+	const SmSeenSection *y = b;
+	int					 c = strcmp(x->name, y->name);
+
+	return c != 0 ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/*
+ * sm_check_duplicates
+ *		Refuse a section header that appears twice (botocore's
+ *		DuplicateSectionError): reading either copy alone would pair keys
+ *		of one with keys of the other.
+ */
+static void
+sm_check_duplicates(const char *path, SmSeenSection *seen, int nseen)
+{
+	qsort(seen, nseen, sizeof(SmSeenSection), sm_seen_cmp);
+	for (int i = 1; i < nseen; i++)
+		if (strcmp(seen[i].name, seen[i - 1].name) == 0)
+			sm_file_error(path, seen[i].line,
+						  psprintf("The section [%s] appears more than once.",
+								   seen[i].name));
 }
 
 /*
  * sm_parse_section
- *		Collect the entries of the wanted section(s) of a file's text.  The
- *		entries point into buf, which is modified.
+ *		Collect the entries of the wanted section(s) of a file's text, after
+ *		checking the whole file (sm_check_file_text, sm_check_duplicates).
+ *		The entries point into buf, which is modified.
  */
 static void
-sm_parse_section(char *buf, const char *want, bool credentials_file,
-				 bool want_raw, SmProfileSection *section)
+sm_parse_section(const char *path, char *buf, size_t len, const char *want,
+				 bool credentials_file, bool want_raw,
+				 SmProfileSection *section)
 {
-	char *line = buf;
-	bool  in_section = false;
-	int	  max = 0;
-	char *last_key = NULL;
+	char		  *line = buf;
+	bool		   in_section = false;
+	int			   max = 0;
+	char		  *last_key = NULL;
+	int			   lineno = 0;
+	SmSeenSection *seen = NULL;
+	int			   nseen = 0;
+	int			   maxseen = 0;
 
+	sm_check_file_text(path, buf, len);
 	while (line != NULL && *line != '\0')
 	{
 		char	   *next = strchr(line, '\n');
 		SmIniLine	l;
 		SmIniEntry *e;
 
+		lineno++;
 		if (next != NULL)
 			*next++ = '\0';
 		sm_ini_parse_line(line, &l);
@@ -189,6 +372,19 @@ sm_parse_section(char *buf, const char *want, bool credentials_file,
 			if (in_section)
 				section->found = true;
 			last_key = NULL;
+			if (l.kind == SM_INI_SECTION)
+			{
+				if (nseen >= maxseen)
+				{
+					maxseen = Max(16, maxseen * 2);
+					seen =
+						seen == NULL
+							? palloc(sizeof(SmSeenSection) * maxseen)
+							: repalloc(seen, sizeof(SmSeenSection) * maxseen);
+				}
+				seen[nseen].name = l.name;
+				seen[nseen++].line = lineno;
+			}
 			continue;
 		}
 		if (!in_section || l.kind != SM_INI_ENTRY)
@@ -208,6 +404,9 @@ sm_parse_section(char *buf, const char *want, bool credentials_file,
 		if (!l.indented)
 			last_key = l.key;
 	}
+	sm_check_duplicates(path, seen, nseen);
+	if (seen != NULL)
+		pfree(seen);
 }
 
 /*
@@ -226,12 +425,12 @@ sm_read_section_common(const char *want, bool credentials_file, bool raw,
 	if (path == NULL)
 		return;
 	section->file = path;
-	buf = sm_read_file(path, &len);
+	buf = sm_read_file(path, &len, &section->wipe);
 	if (buf == NULL)
 		return;
 	section->buf = buf;
 	section->buflen = len;
-	sm_parse_section(buf, want, credentials_file, raw, section);
+	sm_parse_section(path, buf, len, want, credentials_file, raw, section);
 }
 
 /*
@@ -300,14 +499,11 @@ sm_profile_get_sub(const SmProfileSection *section, const char *parent,
 void
 sm_profile_section_scrub(SmProfileSection *section)
 {
-	if (section->buf != NULL)
-	{
-		explicit_bzero(section->buf, section->buflen);
-		pfree(section->buf);
-	}
+	sm_file_wipe_now(section->wipe);
 	if (section->entries != NULL)
 		pfree(section->entries);
 	section->buf = NULL;
+	section->wipe = NULL;
 	section->entries = NULL;
 	section->nentries = 0;
 }

@@ -29,6 +29,7 @@ typedef struct SmProfileSection
 	const char *file; /* path it came from */
 	char	   *buf;  /* the file's text (scrubbed when done) */
 	size_t		buflen;
+	void	   *wipe; /* its wiping callback (sm_read_small_file) */
 } SmProfileSection;
 
 extern const char *sm_shared_config_profile_name(const char *chosen);
@@ -41,5 +42,8 @@ extern char *sm_shared_config_value(const char *profile, const char *key);
 extern char *sm_shared_config_service_endpoint(const char *profile,
 											   const char *service);
 extern void	 sm_profile_section_scrub(SmProfileSection *section);
+extern char *sm_read_small_file(const char *path, size_t max, size_t *len,
+								bool *missing, char **why, void **wipe);
+extern void	 sm_file_wipe_now(void *wipe);
 
 #endif /* SM_SHARED_CONFIG_H */

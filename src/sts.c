@@ -6,7 +6,9 @@
  *		replies.
  *
  * STS is reached at AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, else the
- * regional endpoint of the call's region.  AssumeRole is signed with the
+ * regional endpoint of the call's region; AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
+ * =true leaves only the last.  Plain http only to loopback addresses
+ * (sm_endpoint_check_http), as for Customer Profiles.  AssumeRole is signed with the
  * source credentials (sm_sign_headers of aws_sign.c);
  * AssumeRoleWithWebIdentity is not signed.  The web
  * identity token file is read at every call, so that rotated tokens are
@@ -68,16 +70,19 @@ sm_sts_endpoint(const SmTarget *target, SmEndpoint *ep)
 	const char *why;
 	char	   *v;
 
-	if ((v = sm_getenv("AWS_ENDPOINT_URL_STS")) != NULL)
+	v = sm_getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+	if (v != NULL && pg_strcasecmp(v, "true") == 0)
+		; /* as the SDKs do: only the regional endpoint */
+	else if ((v = sm_getenv("AWS_ENDPOINT_URL_STS")) != NULL)
 		url = v, src = "AWS_ENDPOINT_URL_STS";
 	else if ((v = sm_getenv("AWS_ENDPOINT_URL")) != NULL)
 		url = v, src = "AWS_ENDPOINT_URL";
-	else
+	if (url == NULL)
 	{
 		url = psprintf("https://sts.%s.amazonaws.com", target->region);
 		src = "the regional STS endpoint";
 	}
-	if (!sm_parse_endpoint(url, ep, &why))
+	if (!sm_parse_endpoint(url, ep, &why) || !sm_endpoint_check_http(ep, &why))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("invalid STS endpoint URL in %s", src),
 						errdetail("%s", why)));

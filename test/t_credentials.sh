@@ -366,6 +366,200 @@ expect "statement_timeout interrupts a credential fetch" "canceling statement du
 	"SET segment_membership.credential_timeout_ms = 60000; SET statement_timeout = '300ms'; $INFO"
 kill $BLACKHOLE 2>/dev/null; wait $BLACKHOLE 2>/dev/null
 
+echo "# hostile credential sources (issue 9, issue 8 #8-#11)"
+# container source: odd Expiration texts, a missing one, control characters
+base_env
+SM_PG_ENV+=(AWS_CONTAINER_CREDENTIALS_FULL_URI=$MOCK/container/credentials AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=$OUT/container-token)
+restart
+for odd in short-offset big-offset feb31 negative-field negative-hour no-zone short-date trailing-junk; do
+	/usr/bin/python3 test/mockctl.py cred-mode container "odd:$odd" >/dev/null
+	expect "container: Expiration odd:$odd is refused" "could not obtain AWS credentials from the container source.*(Expiration that is not an ISO 8601 time|not valid JSON)" "$INFO"
+done
+for mode in no-expiration expiration-null expiration-number; do
+	/usr/bin/python3 test/mockctl.py cred-mode container "$mode" >/dev/null
+	expect "container: a reply without a string Expiration ($mode) is refused" "could not obtain AWS credentials from the container source.*(no|not an ISO 8601).*Expiration" "$INFO"
+done
+/usr/bin/python3 test/mockctl.py cred-mode container "expiration:2030-06-15T10:20:30+05:30" >/dev/null
+expect "container: a valid +05:30 offset is read right" "^container\|.*\|true\|true\|" \
+	"SELECT source || '|' || coalesce(detail, '') || '|' || left(access_key_id, 9) || '|' || has_session_token || '|' || (expiration = '2030-06-15 04:50:30+00') || '|' FROM credentials_info()"
+/usr/bin/python3 test/mockctl.py cred-mode container token-ctl >/dev/null
+expect "container: a session token with control characters is refused" "could not obtain AWS credentials from the container source.*control character" "$INFO"
+/usr/bin/python3 test/mockctl.py cred-mode container normal >/dev/null
+# replies the mock cannot give: a raw NUL byte, a redirect without a body
+/usr/bin/python3 -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/nul":
+            body = b"{\"AccessKeyId\": \"A\x00B\"}"
+            self.send_response(200)
+        else:
+            body = b""
+            self.send_response(302)
+            self.send_header("Location", "http://127.0.0.1:1/")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(s.server_port))
+s.serve_forever()
+' "$OUT/oddserver.port" &
+ODDSERVER=$!
+for i in $(seq 50); do [ -s "$OUT/oddserver.port" ] && break; sleep 0.1; done
+for p in nul 302; do
+	base_env
+	SM_PG_ENV+=(AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:$(cat "$OUT/oddserver.port")/$p)
+	restart
+	out=$(sql -c "$INFO")
+	if printf '%s' "$out" | grep -Eq "container source failed: .*(NUL byte|HTTP 302)" && ! printf '%s' "$out" | grep -Eq '\.\.|: \.'; then
+		ok "container: a reply with a $p is reported without stray punctuation"
+	else
+		not_ok "container reply $p" "$out"
+	fi
+done
+kill $ODDSERVER 2>/dev/null; wait $ODDSERVER 2>/dev/null
+# issue 8 #8: a host name that merely starts with "127."
+base_env
+SM_PG_ENV+=(AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.attacker.invalid/creds)
+restart
+expect "container: http to 127.attacker.invalid is refused" "could not obtain AWS credentials from the container source.*only https, loopback" "$INFO"
+
+# IMDS: an IMDSv2 session token with control characters, a refresh that
+# returns expired credentials, one refresh per rejection wave
+SM_PG_ENV=("${BASE[@]}" AWS_EC2_METADATA_SERVICE_ENDPOINT=$MOCK)
+restart
+/usr/bin/python3 test/mockctl.py cred-mode imds api-token-ctl >/dev/null
+expect "imds: a session token with control characters is refused" "could not obtain AWS credentials from the instance metadata source.*control character" "$INFO"
+/usr/bin/python3 test/mockctl.py cred-mode imds normal >/dev/null
+mockcfg '{"cred_lifetime": 905}'
+out=$(sql <<'EOF'
+SELECT access_key_id AS k1 FROM credentials_info() \gset
+\! /usr/bin/python3 test/mockctl.py cred-mode imds expired >/dev/null
+SELECT pg_sleep(6);
+SELECT count(*) FROM get_segment_membership('demo-domain', 'everyone', ARRAY[md5('x1')]);
+SELECT access_key_id = :'k1' AS kept FROM credentials_info();
+EOF
+)
+/usr/bin/python3 test/mockctl.py cred-mode imds normal >/dev/null
+if printf '%s' "$out" | grep -q "refreshed AWS credentials are still expired" &&
+	[ "$(printf '%s\n' "$out" | grep -Ev '^(WARNING|DETAIL|HINT):' | tr '\n' ' ')" = "1 t " ]; then
+	ok "a refresh that returns expired credentials keeps the valid ones, with a warning"
+else
+	not_ok "refresh returning expired credentials" "$out"
+fi
+mockcfg '{"cred_lifetime": 3600, "latency_ms": 300}'
+/usr/bin/python3 test/mockctl.py reset
+out=$(sql <<'EOF'
+SET segment_membership.max_concurrency = 16;
+SELECT count(*) FROM get_segment_membership('demo-domain', 'everyone', ARRAY[md5('warm')]);
+\! /usr/bin/python3 test/mockctl.py expire-wave 4 >/dev/null
+SELECT count(*) FROM get_segment_membership('demo-domain', 'everyone', ARRAY(SELECT md5('w' || i) FROM generate_series(1, 3200) i));
+EOF
+)
+wave=$(/usr/bin/python3 test/mockctl.py stats wave.fetches_since.total wave.rejected | tr '\n' ' ')
+/usr/bin/python3 test/mockctl.py expire-wave off >/dev/null
+mockcfg '{"latency_ms": null}'
+case "$(printf '%s' "$out" | tr '\n' ' ')|$wave" in
+	"1 3200|wave.fetches_since.total=1 wave.rejected="[1-9]*) ok "one credential fetch per rejection wave at max_concurrency 16 ($wave)" ;;
+	*) not_ok "one refresh per rejection wave" "$out / $wave" ;;
+esac
+
+# the cache follows segment_membership.profile ('' and 'default' differ),
+# and the signing-key cache is emptied whenever credentials change
+cat >"$OUT/default-creds" <<EOF
+[default]
+aws_access_key_id = $SECOND_AKID
+aws_secret_access_key = $SECOND_SECRET
+EOF
+chown postgres "$OUT/default-creds"
+SM_PG_ENV=("${BASE[@]}" AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=$SM_TEST_AKID AWS_SECRET_ACCESS_KEY=$SM_TEST_SECRET
+	AWS_SESSION_TOKEN=$SM_TEST_TOKEN AWS_SHARED_CREDENTIALS_FILE=$OUT/default-creds)
+restart
+expect "profile '' then 'default' then '': environment, shared files, environment" "^environment AKIDSEGME shared config files AKIDSECON environment AKIDSEGME$" \
+	"SELECT source || ' ' || left(access_key_id, 9) FROM credentials_info(); SET segment_membership.profile = 'default'; SELECT source || ' ' || left(access_key_id, 9) FROM credentials_info(); RESET segment_membership.profile; SELECT source || ' ' || left(access_key_id, 9) FROM credentials_info()"
+expect "signing keys are derived again after credentials change (key cache cleared)" "^2 2 2 3$" \
+	"$CALL; SET segment_membership.profile = 'default'; $CALL; RESET segment_membership.profile; $CALL; SELECT signing_keys_derived FROM segment_membership_stats()"
+
+# plain http only to loopback, from every source of an endpoint
+for v in AWS_ENDPOINT_URL_CUSTOMER_PROFILES AWS_ENDPOINT_URL; do
+	SM_PG_ENV=("${BASE[@]}" AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=$SM_TEST_AKID AWS_SECRET_ACCESS_KEY=$SM_TEST_SECRET)
+	env_without AWS_ENDPOINT_URL_CUSTOMER_PROFILES
+	SM_PG_ENV+=("$v=http://profile.example.invalid")
+	restart
+	expect "http to a non-loopback host from $v is refused" "invalid endpoint URL in $v.*only to loopback" "$CALL"
+done
+printf '[default]\nendpoint_url = http://10.1.2.3:8080\n' >"$OUT/http-config"
+chown postgres "$OUT/http-config"
+SM_PG_ENV=("${BASE[@]}" AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=$SM_TEST_AKID AWS_SECRET_ACCESS_KEY=$SM_TEST_SECRET AWS_CONFIG_FILE=$OUT/http-config)
+env_without AWS_ENDPOINT_URL_CUSTOMER_PROFILES
+restart
+expect "http to a non-loopback host from the config file is refused" "invalid endpoint URL in the AWS config file.*only to loopback" "$CALL"
+expect "segment_membership.endpoint_url: http to a non-loopback host is refused" "invalid value for parameter \"segment_membership.endpoint_url\".*only to loopback" \
+	"LOAD 'segment_membership'; SET segment_membership.endpoint_url = 'http://example.com'"
+expect "segment_membership.endpoint_url: http to localhost, 127.0.0.0/8 and ::1 is accepted" "^ok$" \
+	"LOAD 'segment_membership'; SET segment_membership.endpoint_url = 'http://localhost:1'; SET segment_membership.endpoint_url = 'http://127.1.2.3:1'; SET segment_membership.endpoint_url = 'http://[::1]:1/x'; SELECT 'ok'"
+expect "segment_membership.endpoint_url: user:password@ is named as such" "credentials in the URL" \
+	"LOAD 'segment_membership'; SET segment_membership.endpoint_url = 'http://user:pw@127.0.0.1:1'"
+SM_PG_ENV=("${BASE[@]}" AWS_EC2_METADATA_DISABLED=true AWS_WEB_IDENTITY_TOKEN_FILE=$OUT/web-token AWS_ROLE_ARN=arn:aws:iam::123456789012:role/irsa)
+env_without AWS_ENDPOINT_URL_STS
+SM_PG_ENV+=(AWS_ENDPOINT_URL_STS=http://sts.example.invalid)
+restart
+expect "http to a non-loopback STS endpoint is refused" "invalid STS endpoint URL in AWS_ENDPOINT_URL_STS.*only to loopback" "$INFO"
+SM_PG_ENV+=(AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true)
+restart
+expect "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS applies to STS too" "STS AssumeRoleWithWebIdentity: request to https://sts\.$SM_TEST_REGION\.amazonaws\.com/ failed" \
+	"SET segment_membership.credential_timeout_ms = 300; $INFO"
+
+# malformed shared files fail loudly, naming file and line
+mkdir -p "$OUT/bad"
+chown postgres "$OUT/bad"
+SM_PG_ENV=("${BASE[@]}" AWS_EC2_METADATA_DISABLED=true AWS_SHARED_CREDENTIALS_FILE=$OUT/bad/credentials)
+restart
+badfile() { printf "$1" >"$OUT/bad/credentials"; chown postgres "$OUT/bad/credentials"; }
+badfile '\xef\xbb\xbf[default]\naws_access_key_id = AKIDBOM\naws_secret_access_key = x\n'
+expect "shared files: a UTF-8 BOM is refused, naming file and line" "bad/credentials.*line 1.*(BOM|byte order mark)" "$INFO"
+badfile '[default]\naws_access_key_id = AKID\x00NUL\naws_secret_access_key = x\n'
+expect "shared files: a NUL byte is refused, naming file and line" "bad/credentials.*line 2.*NUL byte" "$INFO"
+badfile "[default]\naws_access_key_id = $SM_TEST_AKID\n[other]\nx = y\n[default]\naws_secret_access_key = $SM_TEST_SECRET\n"
+expect "shared files: a duplicated section is refused, naming file and line" "bad/credentials.*line 5.*\[default\].*more than once" "$INFO"
+# a FIFO (or device) must never block the backend
+for v in AWS_SHARED_CREDENTIALS_FILE AWS_CONFIG_FILE AWS_WEB_IDENTITY_TOKEN_FILE; do
+	rm -f "$OUT/bad/fifo"; mkfifo "$OUT/bad/fifo"; chown postgres "$OUT/bad/fifo"
+	SM_PG_ENV=("${BASE[@]}" AWS_EC2_METADATA_DISABLED=true AWS_ROLE_ARN=arn:aws:iam::123456789012:role/irsa)
+	env_without $v
+	SM_PG_ENV+=("$v=$OUT/bad/fifo")
+	restart
+	t0=$(date +%s%N)
+	out=$(timeout 10 psql -X -q -A -t -d postgres -c "$INFO" 2>&1)
+	t1=$(date +%s%N)
+	for i in 1 2 3 4 5 6; do timeout 1 bash -c "exec 3>'$OUT/bad/fifo'" 2>/dev/null; done	# unblock a stuck reader
+	if printf '%s' "$out" | grep -q "not a regular file" && [ $(( (t1 - t0) / 1000000 )) -lt 3000 ]; then
+		ok "$v as a FIFO fails at once ($(( (t1 - t0) / 1000000 )) ms)"
+	else
+		not_ok "$v as a FIFO" "$(( (t1 - t0) / 1000000 )) ms: $out"
+	fi
+done
+rm -f "$OUT/bad/fifo"
+
+# clear messages: the variable with a line break is named; a huge region is clipped
+SM_PG_ENV=("${BASE[@]}" AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=$SM_TEST_AKID AWS_SECRET_ACCESS_KEY=$SM_TEST_SECRET
+	"AWS_SESSION_TOKEN=abc
+def")
+restart
+expect "environment: the variable holding a line break is named" "AWS_SESSION_TOKEN contains a line break" "$INFO"
+SM_PG_ENV=("${BASE[@]}" AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=$SM_TEST_AKID AWS_SECRET_ACCESS_KEY=$SM_TEST_SECRET)
+env_without AWS_REGION
+SM_PG_ENV+=("AWS_REGION=$(head -c 120000 /dev/zero | tr '\0' 'x')")
+restart
+out=$(sql -c "$CALL")
+if printf '%s' "$out" | grep -q 'invalid AWS Region "xxx.*\.\.\." in AWS_REGION' && [ ${#out} -lt 2000 ]; then
+	ok "a 120 KB AWS_REGION is clipped in the error (${#out} bytes)"
+else
+	not_ok "huge AWS_REGION" "${#out} bytes: ${out:0:300}"
+fi
+
 echo "# no secret anywhere"
 SM_PG_ENV=("${BASE[@]}" AWS_ACCESS_KEY_ID=$SM_TEST_AKID AWS_SECRET_ACCESS_KEY=$SM_TEST_SECRET AWS_SESSION_TOKEN=$SM_TEST_TOKEN
 	AWS_CONFIG_FILE=$OUT/home/.aws/config AWS_SHARED_CREDENTIALS_FILE=$OUT/home/.aws/credentials)

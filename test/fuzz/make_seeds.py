@@ -136,6 +136,41 @@ def main():
             write("retry_code", bytes([outlen]) + struct.pack(">H", status) +
                   code.encode())
 
+    # credential-chain parsers (parse_util.c)
+    for t in ["2026-11-28T17:53:12Z", "2026-11-28T17:53:12.123Z",
+              "2030-06-15T10:20:30+05:30", "2030-06-15T10:20:30-18:00",
+              "2024-02-29T00:00:00Z", "2023-02-29T00:00:00Z",
+              "2026-02-31T00:00:00Z", "2026-12--1T00:00:00Z",
+              "2026-01-01T-1:00:00Z", "2026-01-01T00:00:00+1:0",
+              "2026-01-01T00:00:00+99:99", "2026-1-1T00:00:00Z",
+              "2026-01-01T00:00:00", "2026-01-01T00:00:00Z\x00junk",
+              "1970-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z",
+              "2026-01-01T24:00:00Z", "2026-01-01T00:00:60Z"]:
+        write("iso8601", t.encode())
+    ini = ("# comment\n[default]\naws_access_key_id = AKID\n"
+           "AWS_Secret_Access_Key=secret \n; c\n[profile second]\n"
+           "region=eu-west-2\nservices = svc\n[services svc]\n"
+           "customer_profiles =\n  endpoint_url = http://127.0.0.1:1\n"
+           "[broken\n  [indented]\nnoequals\n[ default ]\n"
+           "[profile\tx]\n= value\nkey =\n")
+    for mode in range(4):
+        for want in ["default", "second", "services svc", "x", ""]:
+            write("ini_line", bytes([mode]) + want.encode() + b"\n" +
+                  ini.encode())
+    sts = ("<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/"
+           "2011-06-15/\"><AssumeRoleResult><Credentials><AccessKeyId>ASIA"
+           "</AccessKeyId><SecretAccessKey>s&amp;e&lt;c&gt;r&quot;e&apos;t"
+           "</SecretAccessKey><SessionToken>tok</SessionToken><Expiration>"
+           "2026-11-28T17:53:12Z</Expiration></Credentials>"
+           "</AssumeRoleResult></AssumeRoleResponse>")
+    err = ("<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken"
+           "</Code><Message>a &amp;b &unknown; &amp</Message></Error>"
+           "</ErrorResponse>")
+    for tag in ["AccessKeyId", "SecretAccessKey", "SessionToken",
+                "Expiration", "Code", "Message", "Credentials", "x"]:
+        for doc in [sts, err, "<" + tag + ">", "<" + tag + "></" + tag]:
+            write("sts_xml", tag.encode() + b"\0v&<>\"'\0" + doc.encode())
+
 
 if __name__ == "__main__":
     main()
