@@ -23,7 +23,8 @@ OBJS = \
 	src/retry.o \
 	src/reply.o \
 	src/sigv4.o \
-	src/parse_util.o
+	src/parse_util.o \
+	src/redact.o
 
 DATA = sql/segment_membership--1.0.sql
 PGFILEDESC = "segment_membership - Customer Profiles segment membership as rows"

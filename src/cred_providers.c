@@ -22,6 +22,7 @@
 
 #include "cred_fetch.h"
 #include "cred_providers.h"
+#include "redact.h"
 #include "reply.h"
 #include "shared_config.h"
 #include "sts.h"
@@ -565,6 +566,7 @@ sm_container_auth_header(const char **header, StringInfo why)
 			why, "the container authorization token contains a line break");
 		return false;
 	}
+	sm_redact_register(token); /* redact.h */
 	*header = sm_secret_str(psprintf("Authorization: %s", token));
 	return true;
 }
@@ -720,6 +722,7 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
 						 ep.host_header, resp.http_status);
 		return SM_PROVIDER_FAILED;
 	}
+	sm_redact_register(resp.body); /* redact.h */
 	token_header =
 		sm_secret_str(psprintf("x-aws-ec2-metadata-token: %s", resp.body));
 

@@ -62,6 +62,7 @@
 #include "cred_fetch.h"
 #include "cred_providers.h"
 #include "credentials.h"
+#include "redact.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -172,6 +173,8 @@ sm_credentials_copy(const SmCredentials *c, const char *source)
 	result->source = source;
 	result->detail = c->detail ? pstrdup(c->detail) : NULL;
 	MemoryContextSwitchTo(oldcxt);
+	sm_redact_register(result->secret_access_key); /* redact.h */
+	sm_redact_register(result->session_token);
 	return result;
 }
 

@@ -27,6 +27,7 @@
 #include "compat.h"
 #include "datatype/timestamp.h"
 #include "mb/pg_wchar.h"
+#include "redact.h"
 #include "reply.h"
 #include "retry.h"
 #include "utils/builtins.h"
@@ -365,38 +366,25 @@ sm_reply_parse_membership(char *body, size_t len, SmIdLookup lookup,
 void
 sm_reply_sanitize(const char *src, size_t srclen, char *dst, size_t dstlen)
 {
-	size_t n = 0;
-	size_t i;
-	bool   space = false;
-
-	if (dstlen == 0)
-		return;
-	for (i = 0; i < srclen && n + 1 < dstlen; i++)
-	{
-		unsigned char c = (unsigned char) src[i];
-
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-		{
-			space = (n > 0);
-			continue;
-		}
-		if (space && n + 2 < dstlen)
-			dst[n++] = ' ';
-		space = false;
-		dst[n++] = (c >= 0x21 && c < 0x7f) ? (char) c : '?';
-	}
-	dst[n] = '\0';
+	sm_text_sanitize(src, srclen, false, dst, dstlen);
 }
 
-/* Copy a jsonb string member, sanitized, if the key holds a string. */
+/*
+ * Copy a jsonb string member, redacted (before it is cut, so that no piece
+ * of a secret survives) and sanitized, if the key holds a string.
+ */
 static bool
 sm_copy_string_member(Jsonb *jb, const char *key, char *dst, size_t dstlen)
 {
 	JsonbValue *v = sm_get_key(&jb->root, key);
+	char	   *redacted;
+	size_t		len;
 
 	if (v == NULL || v->type != jbvString)
 		return false;
-	sm_reply_sanitize(v->val.string.val, v->val.string.len, dst, dstlen);
+	redacted = sm_redact_len(v->val.string.val, v->val.string.len, &len);
+	sm_reply_sanitize(redacted, len, dst, dstlen);
+	pfree(redacted);
 	return dst[0] != '\0';
 }
 
