@@ -198,9 +198,9 @@ sm_read_token_file(const char *path, const char **why)
 char *
 sm_remote_text(const char *s, size_t len)
 {
-	char	buf[256];
-	size_t	rlen;
-	char   *redacted = sm_redact_len(s, len, &rlen);
+	char   buf[256];
+	size_t rlen;
+	char  *redacted = sm_redact_len(s, len, &rlen);
 
 	sm_reply_sanitize(redacted, rlen, buf, sizeof(buf));
 	pfree(redacted);
