@@ -10,5 +10,7 @@ apt-get install -y -qq \
 	libcurl4-openssl-dev libssl-dev \
 	python3-botocore python3-cryptography \
 	openssl curl ca-certificates valgrind \
-	clang-14 libclang-rt-14-dev >/dev/null
+	clang-14 libclang-rt-14-dev locales >/dev/null
+# a single-byte locale for test/t_encoding.sh (isalnum() accepts 'é' there)
+locale -a | grep -qix 'fr_FR.iso88591' || localedef -i fr_FR -f ISO-8859-1 fr_FR.ISO-8859-1
 echo "dependencies installed"
