@@ -376,7 +376,7 @@ sm_claim_id(JsonbValue *idv, SmIdLookup lookup, void *lookup_arg,
 	idx = lookup(lookup_arg, idv->val.string.val, idv->val.string.len);
 	if (idx < 0)
 	{
-		/* show at most 64 bytes of the id, and only if it is plain ASCII */
+		/* show at most 64 characters of the id, only if plain ASCII */
 		int	 n = Min(idv->val.string.len, 64);
 		bool plain = true;
 		int	 i;
@@ -392,9 +392,10 @@ sm_claim_id(JsonbValue *idv, SmIdLookup lookup, void *lookup_arg,
 	}
 	if (answers[idx].kind != SM_ANSWER_NONE)
 	{
+		/* a valid id (lookup found it): 32 hex digits */
 		*why =
 			psprintf("The reply answers profile id \"%.*s\" more than once.",
-					 idv->val.string.len, idv->val.string.val);
+					 Min(idv->val.string.len, 64), idv->val.string.val);
 		return -1;
 	}
 	return idx;
@@ -429,8 +430,14 @@ sm_parse_profile(JsonbContainer *member, SmAnswer *answer,
 			 memcmp(qr->val.string.val, "ABSENT", 6) == 0)
 		kind = SM_ANSWER_ABSENT;
 	else
-		return psprintf("The reply has an unknown QueryResult \"%.*s\".",
-						Min(qr->val.string.len, 32), qr->val.string.val);
+	{
+		/* quote at most 32 characters, printable ASCII only */
+		char shown[33];
+
+		sm_text_sanitize(qr->val.string.val, qr->val.string.len, false, shown,
+						 sizeof(shown));
+		return psprintf("The reply has an unknown QueryResult \"%s\".", shown);
+	}
 
 	prof = sm_get_key(member, "Profile");
 	if (prof != NULL && prof->type != jbvNull && !sm_is_object(prof))
