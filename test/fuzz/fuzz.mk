@@ -22,7 +22,8 @@ FUZZ_ALL_TARGETS = \
 	sigv4_query \
 	sigv4_sign \
 	retry_hint \
-	retry_code
+	retry_code \
+	redact
 
 FUZZ_TARGETS ?= $(FUZZ_ALL_TARGETS)
 FUZZ_CC ?= $(or $(shell command -v clang-14 2>/dev/null),clang)
