@@ -133,6 +133,9 @@ static void
 sm_report_no_credentials(const char *failed_source, const char *failure,
 						 const char *tried)
 {
+	/* outside text (curl's, endpoints') inside: redact.h */
+	failure = failure ? sm_redact(failure) : NULL;
+	tried = sm_redact(tried);
 	if (failed_source != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
