@@ -172,7 +172,7 @@ sm_failure_wants_rows(const SmFailure *f, SmOnRequestFailure policy)
 static char *
 sm_failure_summary(const SmFailure *f, bool made_up_code)
 {
-	const char *code = f->code;
+	const char *code = sm_redact(f->code); /* from a header or the body */
 
 	if (code[0] == '\0' && made_up_code)
 	{
