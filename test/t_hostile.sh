@@ -39,7 +39,7 @@
 #               a normal call afterwards returns the right rows
 #
 # Environment: SM_HOSTILE_SEED (default: random, printed),
-# SM_HOSTILE_SECONDS (time for the calls, both passes, default 80),
+# SM_HOSTILE_SECONDS (time for the calls, both passes, default 70),
 # SM_HOSTILE_RATE (share of replies mutated, default 0.35).
 # Prints per-SQLSTATE and per-mutation counts, the failed assertions with
 # examples, and "N passed, M failed" (one test per call plus the session
@@ -50,7 +50,7 @@ source test/lib.sh
 [ "$(id -u)" = 0 ] || { echo "t_hostile.sh must run as root (it starts PostgreSQL as the postgres user)" >&2; exit 2; }
 
 SEED=${SM_HOSTILE_SEED:-$(( (RANDOM << 15) | RANDOM ))}
-SECONDS_TOTAL=${SM_HOSTILE_SECONDS:-80}
+SECONDS_TOTAL=${SM_HOSTILE_SECONDS:-70}
 RATE=${SM_HOSTILE_RATE:-0.35}
 echo "t_hostile: seed $SEED, rate $RATE, ${SECONDS_TOTAL}s of calls (SM_HOSTILE_SEED=$SEED reproduces the ids and the mutation draws)"
 
