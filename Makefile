@@ -24,7 +24,8 @@ OBJS = \
 	src/reply.o \
 	src/sigv4.o \
 	src/parse_util.o \
-	src/redact.o
+	src/redact.o \
+	src/redact_pg.o
 
 DATA = sql/segment_membership--1.0.sql
 PGFILEDESC = "segment_membership - Customer Profiles segment membership as rows"

@@ -4,7 +4,7 @@
  *		Text from outside made safe to show: secrets redacted, control
  *		characters replaced, cut on character boundaries.  Plain C without
  *		PostgreSQL headers (fuzzed by test/fuzz/fuzz_redact.c); the palloc
- *		wrapper sm_redact() is in failure.c.
+ *		wrapper sm_redact() is in redact_pg.c.
  *
  * AWS quotes the canonical request and the string to sign in an
  * InvalidSignatureException, and a hostile or careless endpoint (STS, a

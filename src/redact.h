@@ -59,7 +59,7 @@ extern void	 sm_redact_clear(void);
 extern char *sm_redact_known(const char *src, size_t len, size_t *outlen);
 
 /*
- * Backend (failure.c): remember a secret, raising an error when out of
+ * Backend (redact_pg.c): remember a secret, raising an error when out of
  * memory; a palloc'd copy of text with the known secrets redacted.
  */
 extern void sm_redact_register(const char *secret);
