@@ -28,7 +28,9 @@ OBJS = \
 	src/sigv4.o \
 	src/parse_util.o \
 	src/cluster.o \
-	src/ratelimit.o
+	src/ratelimit.o \
+	src/redact.o \
+	src/redact_pg.o
 
 # Every install and upgrade script; the version lives only in the control
 # file's default_version (it also feeds the User-Agent and META.json).

@@ -60,6 +60,38 @@ SELECT * FROM sm_try($$SELECT * FROM get_segment_membership('demo-domain', 'high
 RESET segment_membership.region;
 \! /usr/bin/python3 test/mockctl.py stats signature_rejections
 
+-- AWS quotes the canonical request (with the x-amz-security-token line)
+-- and the string to sign in a signature mismatch: the session token never
+-- reaches a caller without superuser rights, nor the server log, even at
+-- debug5 (issue 8 #2)
+\getenv sm_work SM_WORK
+\set echo_url :http_url '/mock/secret=rotated/sigecho=on'
+SET segment_membership.endpoint_url = :'echo_url';
+CREATE ROLE sm_redact_caller;
+GRANT EXECUTE ON FUNCTION get_segment_membership(text, text, text[]) TO sm_redact_caller;
+GRANT EXECUTE ON FUNCTION sm_try(text) TO sm_redact_caller;
+SET log_min_messages = debug5;
+SET ROLE sm_redact_caller;
+CREATE TEMP TABLE redact_out AS
+  SELECT * FROM sm_try($$SELECT * FROM get_segment_membership('demo-domain', 'high-value', ARRAY[md5('a')])$$) t;
+-- uncaught: the error and its detail go to the server log
+\set VERBOSITY terse
+SELECT * FROM get_segment_membership('demo-domain', 'high-value', ARRAY[md5('a')]);
+\set VERBOSITY default
+RESET ROLE;
+RESET log_min_messages;
+SELECT count(*) FILTER (WHERE t LIKE '%smTestSessionToken%') AS token_shown,
+       count(*) FILTER (WHERE t ~* 'x-amz-security-token:\[REDACTED\]') AS token_line_redacted,
+       count(*) FILTER (WHERE t ~ 'Canonical String') AS quotes_canonical_request
+FROM redact_out t;
+\! grep -c smTestSessionToken "$SM_WORK/postgres.log" || true
+\! grep -c 'x-amz-security-token:.REDACTED.' "$SM_WORK/postgres.log" || true
+DROP TABLE redact_out;
+REVOKE EXECUTE ON FUNCTION sm_try(text) FROM sm_redact_caller;
+REVOKE EXECUTE ON FUNCTION get_segment_membership(text, text, text[]) FROM sm_redact_caller;
+DROP ROLE sm_redact_caller;
+RESET segment_membership.endpoint_url;
+
 -- an endpoint where nothing listens (port 1 on loopback)
 SET segment_membership.endpoint_url = 'http://127.0.0.1:1';
 SET segment_membership.max_attempts = 1;

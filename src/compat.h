@@ -164,7 +164,8 @@ sm_random_fraction(void)
  *
  *		From 16 on this is jsonb_in's soft-error path.  Before that, jsonb_in
  *		raises its parse errors; it only allocates memory while parsing, so
- *		catching exactly those errors (22P02, 22P05) and going on is safe.
+ *		catching exactly those errors (22P02, 22P05, and 22003 for a number
+ *		numeric cannot hold, such as 1e1000000) and going on is safe.
  */
 static inline const char *
 sm_jsonb_parse_safe(char *text, Jsonb **result)
@@ -197,7 +198,8 @@ sm_jsonb_parse_safe(char *text, Jsonb **result)
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
 		if (edata->sqlerrcode != ERRCODE_INVALID_TEXT_REPRESENTATION &&
-			edata->sqlerrcode != ERRCODE_UNTRANSLATABLE_CHARACTER)
+			edata->sqlerrcode != ERRCODE_UNTRANSLATABLE_CHARACTER &&
+			edata->sqlerrcode != ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE)
 			PG_RE_THROW();
 		FlushErrorState();
 		why = psprintf("The reply body is not valid JSON: %s", edata->message);

@@ -18,6 +18,7 @@
  */
 #include "postgres.h"
 
+#include "ascii.h"
 #include <stdlib.h>
 
 #include "compat.h"
@@ -218,7 +219,8 @@ sm_parse_authority(const char **p, bool https, char **host, char **bare_host,
 	{
 		/* IPv6 literal */
 		s++;
-		while (*s && (isxdigit((unsigned char) *s) || *s == ':' || *s == '.'))
+		while (*s &&
+			   (sm_ascii_xdigit((unsigned char) *s) || *s == ':' || *s == '.'))
 			s++;
 		if (*s != ']' || s == host_start + 1)
 		{
@@ -229,7 +231,8 @@ sm_parse_authority(const char **p, bool https, char **host, char **bare_host,
 	}
 	else
 	{
-		while (*s && (isalnum((unsigned char) *s) || *s == '-' || *s == '.'))
+		while (*s &&
+			   (sm_ascii_alnum((unsigned char) *s) || *s == '-' || *s == '.'))
 			s++;
 	}
 	host_end = s;
@@ -246,7 +249,7 @@ sm_parse_authority(const char **p, bool https, char **host, char **bare_host,
 		errno = 0;
 		port = strtol(port_start, &endp, 10);
 		if (endp == port_start || errno != 0 || port < 1 || port > 65535 ||
-			!isdigit((unsigned char) *port_start))
+			!sm_ascii_digit((unsigned char) *port_start))
 		{
 			*why = "The URL has an invalid port number.";
 			return false;
@@ -418,7 +421,7 @@ sm_check_profile(char **newval, void **extra, GucSource source)
 		return true;
 	for (p = *newval; *p; p++)
 	{
-		if (!(isalnum((unsigned char) *p) || strchr("-_.@+=,", *p)))
+		if (!(sm_ascii_alnum((unsigned char) *p) || strchr("-_.@+=,", *p)))
 		{
 			GUC_check_errdetail("A profile name may only contain letters, "
 								"digits and -_.@+=, characters.");

@@ -22,6 +22,7 @@
 
 #include "cred_fetch.h"
 #include "parse_util.h"
+#include "redact_pg.h"
 #include "reply.h"
 #include "shared_config.h"
 #include "storage/fd.h"
@@ -177,16 +178,24 @@ sm_read_token_file(const char *path, const char **why)
 		*why = psprintf("\"%s\" is empty", path);
 		return NULL;
 	}
+	sm_redact_register(start);
 	return start;
 }
 
-/* A short, printable rendering of a remote peer's text, for messages. */
+/*
+ * A short, printable rendering of a remote peer's text, for messages: known
+ * secrets and credential values redacted (before it is cut, so that no
+ * piece of one survives), then sanitized.
+ */
 char *
 sm_remote_text(const char *s, size_t len)
 {
-	char buf[256];
+	char   buf[256];
+	size_t rlen;
+	char  *redacted = sm_redact_len(s, len, &rlen);
 
-	sm_reply_sanitize(s, len, buf, sizeof(buf));
+	sm_reply_sanitize(redacted, rlen, buf, sizeof(buf));
+	pfree(redacted);
 	return pstrdup(buf);
 }
 

@@ -23,6 +23,7 @@
 #include "cred_fetch.h"
 #include "cred_providers.h"
 #include "parse_util.h"
+#include "redact_pg.h"
 #include "reply.h"
 #include "shared_config.h"
 #include "sts.h"
@@ -614,6 +615,7 @@ sm_container_auth_header(const char **header, StringInfo why)
 											: "control character");
 		return false;
 	}
+	sm_redact_register(token); /* redact.h */
 	*header = sm_secret_str(psprintf("Authorization: %s", token));
 	return true;
 }
@@ -778,6 +780,7 @@ sm_provider_imds(const SmTarget *target, SmCredentials *out, StringInfo why)
 						 ep.host_header, resp.http_status);
 		return SM_PROVIDER_FAILED;
 	}
+	sm_redact_register(resp.body); /* redact.h */
 	token_header =
 		sm_secret_str(psprintf("x-aws-ec2-metadata-token: %s", resp.body));
 

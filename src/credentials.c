@@ -68,6 +68,7 @@
 #include "cred_fetch.h"
 #include "cred_providers.h"
 #include "credentials.h"
+#include "redact_pg.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -159,6 +160,9 @@ static void
 sm_report_no_credentials(const char *failed_source, const char *failure,
 						 const char *tried)
 {
+	/* outside text (curl's, endpoints') inside: redact.h */
+	failure = failure ? sm_redact(failure) : NULL;
+	tried = sm_redact(tried);
 	if (failed_source != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
@@ -199,6 +203,8 @@ sm_credentials_copy(const SmCredentials *c, const char *source)
 	result->source = source;
 	result->detail = c->detail ? pstrdup(c->detail) : NULL;
 	MemoryContextSwitchTo(oldcxt);
+	sm_redact_register(result->secret_access_key); /* redact.h */
+	sm_redact_register(result->session_token);
 	return result;
 }
 

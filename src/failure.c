@@ -20,6 +20,39 @@
 #include "postgres.h"
 
 #include "failure.h"
+#include "redact.h"
+#include "redact_pg.h"
+
+/*
+ * sm_failure_text
+ *		The AWS or curl message of a failure as shown: redacted, then
+ *		sanitized (printable ASCII).
+ */
+static const char *
+sm_failure_text(const SmFailure *f)
+{
+	size_t len;
+	char  *redacted = sm_redact_len(f->message, strlen(f->message), &len);
+	char  *buf = palloc(len + 1);
+
+	sm_text_sanitize(redacted, len, false, buf, len + 1);
+	return buf;
+}
+
+/*
+ * sm_failure_request_id
+ *		The request id of a failure as shown: the header's value sanitized
+ *		(printable ASCII, at most 64 characters), or "none".
+ */
+static const char *
+sm_failure_request_id(const SmFailure *f)
+{
+	char buf[65];
+
+	sm_text_sanitize(f->request_id, strlen(f->request_id), false, buf,
+					 sizeof(buf));
+	return buf[0] ? pstrdup(buf) : "none";
+}
 
 /*
  * sm_failure_sqlstate
@@ -89,7 +122,7 @@ sm_failure_wants_rows(const SmFailure *f, SmOnRequestFailure policy)
 static char *
 sm_failure_summary(const SmFailure *f, bool made_up_code)
 {
-	const char *code = f->code;
+	const char *code = sm_redact(f->code); /* from a header or the body */
 
 	if (code[0] == '\0' && made_up_code)
 	{
@@ -103,8 +136,8 @@ sm_failure_summary(const SmFailure *f, bool made_up_code)
 	if (f->message[0] == '\0')
 		return pstrdup(code);
 	if (code[0] == '\0')
-		return pstrdup(f->message);
-	return psprintf("%s: %s", code, f->message);
+		return pstrdup(sm_failure_text(f));
+	return psprintf("%s: %s", code, sm_failure_text(f));
 }
 
 /*
@@ -115,7 +148,7 @@ sm_failure_summary(const SmFailure *f, bool made_up_code)
 static int
 sm_failure_errdetail(const SmFailure *f)
 {
-	const char *rid = f->request_id[0] ? f->request_id : "none";
+	const char *rid = sm_failure_request_id(f);
 	const char *text = sm_failure_summary(f, false);
 	int			n = f->attempts;
 
@@ -179,7 +212,7 @@ sm_failure_report(const SmFailure *f, const SmTarget *target)
 			(errcode(ERRCODE_CONFIG_FILE_ERROR),
 			 errmsg("could not load CA certificates from \"%s\"",
 					target->ca_file ? target->ca_file : "(system default)"),
-			 errdetail_internal("%s", f->message),
+			 errdetail_internal("%s", sm_failure_text(f)),
 			 errhint("Check the setting of %s.",
 					 target->ca_source ? target->ca_source
 									   : "segment_membership.ca_file")));
@@ -192,7 +225,7 @@ sm_failure_report(const SmFailure *f, const SmTarget *target)
 			(errcode(sm_failure_sqlstate(f)),
 			 errmsg("could not establish a verified TLS connection to \"%s\"",
 					host),
-			 errdetail_internal("%s", f->message),
+			 errdetail_internal("%s", sm_failure_text(f)),
 			 errhint("The server's certificate must be trusted by the CA "
 					 "file in segment_membership.ca_file or AWS_CA_BUNDLE, or "
 					 "by the system's CA store.")));
@@ -217,7 +250,7 @@ sm_failure_report(const SmFailure *f, const SmTarget *target)
 char *
 sm_failure_row_message(const SmFailure *f)
 {
-	const char *rid = f->request_id[0] ? f->request_id : "none";
+	const char *rid = sm_failure_request_id(f);
 	char	   *text = sm_failure_summary(f, true);
 
 	if (f->attempts == 1)

@@ -124,6 +124,10 @@ struct SmPlan
 	off_t	 spill_end_offset;
 	HTAB	*spill_hash;
 
+	/* on_request_failure = failure_rows: rows, not errors, for profiles
+	 * the database encoding cannot represent */
+	bool failure_rows;
+
 	MemoryContext cxt;
 };
 
@@ -419,6 +423,28 @@ sm_plan_take_reply(SmPlan *plan, int req, char *body, size_t len)
 	}
 	for (i = 0; i < r->nids; i++)
 	{
+		if (answers[i].kind == SM_ANSWER_UNREPRESENTABLE)
+		{
+			if (!plan->failure_rows)
+				ereport(
+					ERROR,
+					(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
+					 errmsg("profile \"%s\" cannot be represented in the "
+							"database encoding \"%s\"",
+							answers[i].message, GetDatabaseEncodingName()),
+					 errdetail("Its Profile holds characters that the "
+							   "encoding lacks."),
+					 errhint("Set segment_membership.on_request_failure to "
+							 "\"failure_rows\" to get a failure row for "
+							 "such a profile instead, or use a database "
+							 "with encoding UTF8.")));
+			answers[i].kind = SM_ANSWER_FAILURE;
+			answers[i].local = true;
+			answers[i].message = MemoryContextStrdup(
+				acxt, psprintf("the profile cannot be represented in the "
+							   "database encoding \"%s\"",
+							   GetDatabaseEncodingName()));
+		}
 		if (answers[i].kind == SM_ANSWER_NONE)
 		{
 			answers[i].kind = SM_ANSWER_FAILURE;
@@ -430,6 +456,17 @@ sm_plan_take_reply(SmPlan *plan, int req, char *body, size_t len)
 	r->done = true;
 	sm_plan_emit_ready(plan);
 	return NULL;
+}
+
+/*
+ * sm_plan_set_failure_rows
+ *		Whether on_request_failure = failure_rows: a profile the database
+ *		encoding cannot represent then becomes a failure row, else an error.
+ */
+void
+sm_plan_set_failure_rows(SmPlan *plan, bool failure_rows)
+{
+	plan->failure_rows = failure_rows;
 }
 
 /*

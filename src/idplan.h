@@ -34,6 +34,7 @@ extern void sm_plan_fail_request(SmPlan *plan, int req, long http_status,
 								 const char *message);
 extern void sm_plan_emit_ready(SmPlan *plan);
 extern int	sm_plan_rows_emitted(const SmPlan *plan);
+extern void sm_plan_set_failure_rows(SmPlan *plan, bool failure_rows);
 extern void sm_plan_finish(SmPlan *plan);
 
 #endif /* SM_IDPLAN_H */

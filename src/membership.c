@@ -26,6 +26,7 @@
  */
 #include "postgres.h"
 
+#include "ascii.h"
 #include "access/htup_details.h"
 #include "aws_sign.h"
 #include "cluster.h"
@@ -117,11 +118,12 @@ sm_check_name(text *name, const char *argname)
 	bool		ok = (len >= 1 && len <= 64);
 
 	for (i = 0; ok && i < len; i++)
-		ok = isalnum((unsigned char) s[i]) || s[i] == '-' || s[i] == '_';
+		ok =
+			sm_ascii_alnum((unsigned char) s[i]) || s[i] == '-' || s[i] == '_';
 	if (!ok)
 	{
-		/* quote at most 64 characters of it */
-		int shown = pg_mbcliplen(s, len, Min(len, 64));
+		/* quote at most 64 characters of it (not bytes) */
+		int shown = pg_mbcharcliplen(s, len, 64);
 
 		ereport(
 			ERROR,
@@ -305,6 +307,8 @@ sm_get_segment_membership(PG_FUNCTION_ARGS)
 		call.plan =
 			sm_plan_create(ids, nitems, (ReturnSetInfo *) fcinfo->resultinfo,
 						   Max(2 * call.limits.max_concurrency, 4));
+		sm_plan_set_failure_rows(call.plan, call.limits.on_request_failure ==
+												SM_ON_FAILURE_ROWS);
 		/* rows of elements before the first valid id need no request */
 		sm_plan_emit_ready(call.plan);
 		if (sm_plan_nrequests(call.plan) > 0)

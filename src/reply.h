@@ -20,7 +20,10 @@ typedef enum SmAnswerKind
 	SM_ANSWER_NONE = 0, /* the reply said nothing about the id */
 	SM_ANSWER_PRESENT,
 	SM_ANSWER_ABSENT,
-	SM_ANSWER_FAILURE
+	SM_ANSWER_FAILURE,
+	SM_ANSWER_UNREPRESENTABLE /* PRESENT, but the Profile has characters
+							   * the database encoding lacks; message holds
+							   * the id (idplan.c decides) */
 } SmAnswerKind;
 
 /* What the reply says about one id. */

@@ -25,9 +25,9 @@
 #   --soak        with --quick: also run the soak test (test/t_soak.sh,
 #                 about 3 minutes; the default run always runs it)
 #
-# Environment: SM_HOSTILE=1 also runs test/t_hostile.sh (the randomized
-# hostile-reply test through SQL, about 2 minutes; opt-in while the defects
-# it finds are open).
+# The drivers test/t_*.sh run after pg_regress (not with --quick), among
+# them test/t_hostile.sh, the randomized hostile-reply test through SQL
+# (its own mock and cluster, about 2 minutes).
 set -u
 cd "$(dirname "$0")/.."
 source test/lib.sh
@@ -197,22 +197,16 @@ record "cluster" "$LOGS/cluster.log"
 if [ -z "$SM_QUICK" ]; then
 	for t in test/t_*.sh; do
 		[ -e "$t" ] || continue
-		[ "$t" = test/t_hostile.sh ] && continue	# opt-in, below
 		name=$(basename "$t" .sh)
 		echo "== $name"
-		bash "$t" >"$LOGS/$name.log" 2>&1
+		# t_hostile sets up its own mock and cluster; the build is installed
+		SM_SKIP_INSTALL=1 bash "$t" >"$LOGS/$name.log" 2>&1
 		record "${name#t_}" "$LOGS/$name.log"
 	done
 elif [ -n "$SM_SOAK" ]; then
 	echo "== t_soak"
 	bash test/t_soak.sh >"$LOGS/t_soak.log" 2>&1
 	record "soak" "$LOGS/t_soak.log"
-fi
-
-if [ -n "${SM_HOSTILE:-}" ]; then
-	echo "== t_hostile (opt-in: SM_HOSTILE=1)"
-	SM_SKIP_INSTALL=1 bash test/t_hostile.sh >"$LOGS/t_hostile.log" 2>&1
-	record "hostile" "$LOGS/t_hostile.log"
 fi
 
 # PostgreSQL 14, 16, 17, 18 and 19 (15 is everything above): build and the

@@ -331,6 +331,18 @@ SM_PG_ENV=("${BASE[@]}" AWS_EC2_METADATA_DISABLED=true AWS_WEB_IDENTITY_TOKEN_FI
 restart
 expect "sts down: the web identity source fails clearly" "could not obtain AWS credentials from the web identity source.*STS AssumeRoleWithWebIdentity" "$INFO"
 mockcfg '{"down": []}'
+# an STS that quotes the request's secrets back in its error (issue 9 #7):
+# the web identity token, also percent-encoded in the echoed form body
+for mode in web-identity-token all; do
+	mockcfg "{\"sts_echo\": \"$mode\"}"
+	out=$(sql -c "$INFO")
+	case $out in
+		*"$WEB_TOKEN"* | *"${WEB_TOKEN:0:24}"*) not_ok "sts echo ($mode): the web identity token is shown" "$out" ;;
+		*"[REDACTED]"* | *"WebIdentityToken=[RED"*) ok "sts echo ($mode): the echoed token is redacted" ;;
+		*) not_ok "sts echo ($mode): no STS error text" "$out" ;;
+	esac
+done
+mockcfg '{"sts_echo": null}'
 SM_PG_ENV=("${BASE[@]}" AWS_EC2_METADATA_DISABLED=true AWS_WEB_IDENTITY_TOKEN_FILE=$OUT/missing-token AWS_ROLE_ARN=arn:aws:iam::123456789012:role/irsa)
 restart
 expect "web identity: a missing token file is named" "web identity token file: could not open \".*missing-token\"" "$INFO"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # test/t_hostile.sh -- randomized test of the reply parser through SQL
-# against the mock's hostile-reply mode (issue 8).  Opt-in: run it alone
-# (as root) or with SM_HOSTILE=1 test/run-tests.sh.
+# against the mock's hostile-reply mode (issue 8).  Part of
+# test/run-tests.sh's default run; alone (as root):
 #
 #   bash test/t_hostile.sh
 #

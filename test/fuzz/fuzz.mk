@@ -25,7 +25,8 @@ FUZZ_ALL_TARGETS = \
 	retry_code \
 	iso8601 \
 	ini_line \
-	sts_xml
+	sts_xml \
+	redact
 
 FUZZ_TARGETS ?= $(FUZZ_ALL_TARGETS)
 FUZZ_CC ?= $(or $(shell command -v clang-14 2>/dev/null),clang)

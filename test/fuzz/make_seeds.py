@@ -170,6 +170,38 @@ def main():
                 "Expiration", "Code", "Message", "Credentials", "x"]:
         for doc in [sts, err, "<" + tag + ">", "<" + tag + "></" + tag]:
             write("sts_xml", tag.encode() + b"\0v&<>\"'\0" + doc.encode())
+    redact_seeds()
+
+
+def redact_seeds():
+    """fuzz_redact: flags (secrets, keep_utf8), sanitizer size, secrets
+    each up to a NUL, then the text."""
+    token = "FQoGZXIvYXdzEJr//////////wEaDM+token/with+slash=="
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    canonical = ("POST\n/domains/d/segments/s/membership\n\n"
+                 "content-type:application/json\nhost:profile.us-east-1.amazonaws.com\n"
+                 "x-amz-date:20251201T000000Z\nx-amz-security-token:%s\n\n"
+                 "content-type;host;x-amz-date;x-amz-security-token\nabc" % token)
+    texts = [
+        "The request signature we calculated does not match the signature you "
+        "provided.\n\nThe Canonical String for this request should have been\n'%s'"
+        "\n\nThe String-to-Sign should have been\n'AWS4-HMAC-SHA256\n...'\n" % canonical,
+        "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20251201/us-east-1/"
+        "profile/aws4_request, SignedHeaders=host;x-amz-date, Signature=abcdef0123",
+        "Action=AssumeRole&X-Amz-Security-Token=%s&WebIdentityToken=eyJhbGciOi.x.y" % token,
+        "The security token included in the request is invalid: %s" % token,
+        "token %s percent %s" % (secret, secret.replace("/", "%2F")),
+        "\u00e9v\u00e9n \u20ac\U0001F600 \x1b[31mred\x07 \x7f \u0085 tab\there",
+        "x-amz-security-token:   \nauthorization:\r\nsignature=&credential=,",
+        "",
+    ]
+    for i, t in enumerate(texts):
+        for nsec, secs in [(0, []), (2, [token, secret]), (3, [token, secret, "short"])]:
+            flags = nsec | ((i & 1) << 2)
+            data = bytes([flags, 7 + 13 * i]) + b"".join(
+                x.encode() + b"\0" for x in secs) + t.encode("utf-8", "surrogatepass")
+            write("redact", data)
+    write("redact", bytes([0x05, 64]) + b"\xff\xfe\xc3\x28 \xed\xa0\x80 \xf4\x90\x80\x80")
 
 
 if __name__ == "__main__":
