@@ -51,8 +51,8 @@
  * authorization token or an IMDS token.
  *
  * This file reads no GUC: the settings come in the SmTarget of the call.
- * sm_credentials_info() uses only sm_credentials_describe(), so that it can
- * move to the file of the SQL entry points.
+ * segment_membership_credentials() (membership.c) shows the cache through
+ * sm_credentials_describe().
  *
  * IDENTIFICATION
  *		src/credentials.c
@@ -61,7 +61,6 @@
  */
 #include "postgres.h"
 
-#include "access/htup_details.h"
 #include "access/xact.h"
 #include "aws_sign.h"
 #include "config.h"
@@ -69,7 +68,6 @@
 #include "cred_providers.h"
 #include "credentials.h"
 #include "redact_pg.h"
-#include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "shared_config.h"
@@ -551,45 +549,4 @@ sm_credentials_describe(const SmTarget *target, SmCredentialsInfo *info)
 	info->has_session_token = c->session_token != NULL;
 	info->expires = c->expires;
 	info->expiration = c->expiration;
-}
-
-/*
- * credentials_info()
- *		Which credentials this backend signs with: source, detail, access
- *		key id, whether there is a session token, expiry, region.  Never a
- *		secret.  Uses only sm_credentials_describe().
- */
-PG_FUNCTION_INFO_V1(sm_credentials_info);
-
-#define SM_CREDENTIALS_INFO_COLS 6
-
-Datum
-sm_credentials_info(PG_FUNCTION_ARGS)
-{
-	SmTarget		  target;
-	SmCredentialsInfo info;
-	TupleDesc		  tupdesc;
-	Datum			  values[SM_CREDENTIALS_INFO_COLS];
-	bool			  nulls[SM_CREDENTIALS_INFO_COLS];
-	int				  i = 0;
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	tupdesc = BlessTupleDesc(tupdesc);
-	sm_resolve_target(&target);
-	sm_credentials_describe(&target, &info);
-
-	memset(nulls, false, sizeof(nulls));
-	values[i++] = CStringGetTextDatum(info.source);
-	nulls[i] = info.detail == NULL;
-	values[i++] = info.detail ? CStringGetTextDatum(info.detail) : (Datum) 0;
-	values[i++] = CStringGetTextDatum(info.access_key_id);
-	values[i++] = BoolGetDatum(info.has_session_token);
-	nulls[i] = !info.expires;
-	values[i++] =
-		info.expires ? TimestampTzGetDatum(info.expiration) : (Datum) 0;
-	values[i++] = CStringGetTextDatum(target.region);
-	Assert(i == SM_CREDENTIALS_INFO_COLS);
-	PG_RETURN_DATUM(
-		HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -2,7 +2,8 @@
  *
  * membership.c
  *		The SQL entry points of segment_membership: get_segment_membership(),
- *		its planner support function and segment_membership_stats(); and the
+ *		its planner support function, segment_membership_stats() and
+ *		segment_membership_credentials(); and the
  *		wiring of one call, which hands the plan's requests to the request
  *		runner and signs them.
  *
@@ -69,6 +70,7 @@ typedef struct SmCall
 PG_FUNCTION_INFO_V1(sm_get_segment_membership);
 PG_FUNCTION_INFO_V1(sm_get_segment_membership_support);
 PG_FUNCTION_INFO_V1(sm_segment_membership_stats);
+PG_FUNCTION_INFO_V1(sm_credentials_info);
 
 void _PG_init(void);
 
@@ -401,6 +403,45 @@ sm_segment_membership_stats(PG_FUNCTION_ARGS)
 	values[i++] = Int64GetDatum((int64) sm_sign_keys_derived());
 	values[i++] = Int32GetDatum(sm_retry_quota_available());
 	Assert(i == SM_STATS_COLS);
+	PG_RETURN_DATUM(
+		HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * segment_membership_credentials()
+ *		Which credentials this backend signs with: source, detail, access
+ *		key id, whether there is a session token, expiry, region.  Never a
+ *		secret.  Uses only sm_credentials_describe().
+ */
+#define SM_CREDENTIALS_INFO_COLS 6
+
+Datum
+sm_credentials_info(PG_FUNCTION_ARGS)
+{
+	SmTarget		  target;
+	SmCredentialsInfo info;
+	TupleDesc		  tupdesc;
+	Datum			  values[SM_CREDENTIALS_INFO_COLS];
+	bool			  nulls[SM_CREDENTIALS_INFO_COLS];
+	int				  i = 0;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	sm_resolve_target(&target);
+	sm_credentials_describe(&target, &info);
+
+	memset(nulls, false, sizeof(nulls));
+	values[i++] = CStringGetTextDatum(info.source);
+	nulls[i] = info.detail == NULL;
+	values[i++] = info.detail ? CStringGetTextDatum(info.detail) : (Datum) 0;
+	values[i++] = CStringGetTextDatum(info.access_key_id);
+	values[i++] = BoolGetDatum(info.has_session_token);
+	nulls[i] = !info.expires;
+	values[i++] =
+		info.expires ? TimestampTzGetDatum(info.expiration) : (Datum) 0;
+	values[i++] = CStringGetTextDatum(target.region);
+	Assert(i == SM_CREDENTIALS_INFO_COLS);
 	PG_RETURN_DATUM(
 		HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
