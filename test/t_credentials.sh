@@ -393,7 +393,7 @@ for mode in no-expiration expiration-null expiration-number; do
 done
 /usr/bin/python3 test/mockctl.py cred-mode container "expiration:2030-06-15T10:20:30+05:30" >/dev/null
 expect "container: a valid +05:30 offset is read right" "^container\|.*\|true\|true\|" \
-	"SELECT source || '|' || coalesce(detail, '') || '|' || left(access_key_id, 9) || '|' || has_session_token || '|' || (expiration = '2030-06-15 04:50:30+00') || '|' FROM credentials_info()"
+	"SELECT source || '|' || coalesce(detail, '') || '|' || left(access_key_id, 9) || '|' || has_session_token || '|' || (expiration = '2030-06-15 04:50:30+00') || '|' FROM segment_membership_credentials()"
 /usr/bin/python3 test/mockctl.py cred-mode container token-ctl >/dev/null
 expect "container: a session token with control characters is refused" "could not obtain AWS credentials from the container source.*control character" "$INFO"
 /usr/bin/python3 test/mockctl.py cred-mode container normal >/dev/null
@@ -447,11 +447,11 @@ expect "imds: a session token with control characters is refused" "could not obt
 /usr/bin/python3 test/mockctl.py cred-mode imds normal >/dev/null
 mockcfg '{"cred_lifetime": 905}'
 out=$(sql <<'EOF'
-SELECT access_key_id AS k1 FROM credentials_info() \gset
+SELECT access_key_id AS k1 FROM segment_membership_credentials() \gset
 \! /usr/bin/python3 test/mockctl.py cred-mode imds expired >/dev/null
 SELECT pg_sleep(6);
 SELECT count(*) FROM get_segment_membership('demo-domain', 'everyone', ARRAY[md5('x1')]);
-SELECT access_key_id = :'k1' AS kept FROM credentials_info();
+SELECT access_key_id = :'k1' AS kept FROM segment_membership_credentials();
 EOF
 )
 /usr/bin/python3 test/mockctl.py cred-mode imds normal >/dev/null
@@ -490,7 +490,7 @@ SM_PG_ENV=("${BASE[@]}" AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=$SM_TES
 	AWS_SESSION_TOKEN=$SM_TEST_TOKEN AWS_SHARED_CREDENTIALS_FILE=$OUT/default-creds)
 restart
 expect "profile '' then 'default' then '': environment, shared files, environment" "^environment AKIDSEGME shared config files AKIDSECON environment AKIDSEGME$" \
-	"SELECT source || ' ' || left(access_key_id, 9) FROM credentials_info(); SET segment_membership.profile = 'default'; SELECT source || ' ' || left(access_key_id, 9) FROM credentials_info(); RESET segment_membership.profile; SELECT source || ' ' || left(access_key_id, 9) FROM credentials_info()"
+	"SELECT source || ' ' || left(access_key_id, 9) FROM segment_membership_credentials(); SET segment_membership.profile = 'default'; SELECT source || ' ' || left(access_key_id, 9) FROM segment_membership_credentials(); RESET segment_membership.profile; SELECT source || ' ' || left(access_key_id, 9) FROM segment_membership_credentials()"
 expect "signing keys are derived again after credentials change (key cache cleared)" "^2 2 2 3$" \
 	"$CALL; SET segment_membership.profile = 'default'; $CALL; RESET segment_membership.profile; $CALL; SELECT signing_keys_derived FROM segment_membership_stats()"
 
