@@ -189,154 +189,39 @@ sm_valid_region(const char *region)
 	return true;
 }
 
-/* Characters allowed in an endpoint's path prefix besides letters/digits. */
-static bool
-sm_path_char_ok(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		   (c >= '0' && c <= '9') || strchr("-._~/=,;+:@!$*", c) != NULL;
-}
-
-/*
- * sm_parse_authority
- *		The host name or IP literal and optional port of an endpoint URL,
- *		from *p (just after "scheme://").  Sets *p past them, *host to the
- *		lower-case host plus ":port" when the port is not the scheme's
- *		default, and *bare_host to the lower-case host alone.  Returns false and sets *why on a malformed authority.
- */
-static bool
-sm_parse_authority(const char **p, bool https, char **host, char **bare_host,
-				   const char **why)
-{
-	const char	  *s = *p;
-	const char	  *host_start = s;
-	const char	  *host_end;
-	long		   port = 0;
-	bool		   has_port = false;
-	StringInfoData buf;
-
-	if (*s == '[')
-	{
-		/* IPv6 literal */
-		s++;
-		while (*s &&
-			   (sm_ascii_xdigit((unsigned char) *s) || *s == ':' || *s == '.'))
-			s++;
-		if (*s != ']' || s == host_start + 1)
-		{
-			*why = "The URL has a malformed IPv6 address.";
-			return false;
-		}
-		s++;
-	}
-	else
-	{
-		while (*s &&
-			   (sm_ascii_alnum((unsigned char) *s) || *s == '-' || *s == '.'))
-			s++;
-	}
-	host_end = s;
-	if (host_end == host_start)
-	{
-		*why = "The URL has no host name.";
-		return false;
-	}
-	if (*s == ':')
-	{
-		const char *port_start = ++s;
-		char	   *endp;
-
-		errno = 0;
-		port = strtol(port_start, &endp, 10);
-		if (endp == port_start || errno != 0 || port < 1 || port > 65535 ||
-			!sm_ascii_digit((unsigned char) *port_start))
-		{
-			*why = "The URL has an invalid port number.";
-			return false;
-		}
-		has_port = true;
-		s = endp;
-	}
-
-	initStringInfo(&buf);
-	appendBinaryStringInfo(&buf, host_start, host_end - host_start);
-	for (char *c = buf.data; *c; c++)
-		*c = pg_ascii_tolower((unsigned char) *c);
-	*bare_host = pstrdup(buf.data);
-	if (has_port && port != (https ? 443 : 80))
-		appendStringInfo(&buf, ":%ld", port);
-	*host = buf.data;
-	*p = s;
-	return true;
-}
-
 /*
  * sm_parse_endpoint
  *		Parse and check an endpoint URL: http or https, a host name or IP
  *		literal, an optional port and an optional path prefix; no user
- *		information, query or fragment.  On failure returns false and sets
- *		*why to a full sentence.  Allocates in CurrentMemoryContext and never
- *		raises an error, so GUC check hooks can use it.
+ *		information, query or fragment (sm_parse_url, parse_util.c).  Sets
+ *		out's host to the lower-case host, its Host header to that plus
+ *		":port" when the port is not the scheme's default.  On failure
+ *		returns false and sets *why to a full sentence.  Allocates in
+ *		CurrentMemoryContext and never raises an error, so GUC check hooks
+ *		can use it.
  */
 bool
 sm_parse_endpoint(const char *url, SmEndpoint *out, const char **why)
 {
-	const char *p;
-	const char *path;
-	bool		https;
-	char	   *host;
-	char	   *bare_host;
-	size_t		pathlen;
+	SmUrlParts	   parts;
+	SmUrlError	   err = sm_parse_url(url, &parts);
+	StringInfoData buf;
 
-	if (pg_strncasecmp(url, "https://", 8) == 0)
+	if (err != SM_URL_OK)
 	{
-		https = true;
-		p = url + 8;
-	}
-	else if (pg_strncasecmp(url, "http://", 7) == 0)
-	{
-		https = false;
-		p = url + 7;
-	}
-	else
-	{
-		*why = "The URL must start with https:// or http://.";
+		*why = sm_url_error_text(err);
 		return false;
 	}
-
-	if (strchr(p, '@') != NULL && strchr(p, '@') < p + strcspn(p, "/?#"))
-	{
-		*why = "The URL contains a user name or password (user:password@); "
-			   "credentials in the URL are not supported.";
-		return false;
-	}
-	if (!sm_parse_authority(&p, https, &host, &bare_host, why))
-		return false;
-	if (*p != '\0' && *p != '/')
-	{
-		*why = "Only a host name, an optional port and an optional path are "
-			   "allowed: no user name, query string or fragment.";
-		return false;
-	}
-
-	path = p;
-	for (; *p; p++)
-	{
-		if (!sm_path_char_ok(*p))
-		{
-			*why = "The URL path may only contain letters, digits and "
-				   "-._~/=,;+:@!$* characters.";
-			return false;
-		}
-	}
-	pathlen = strlen(path);
-	while (pathlen > 0 && path[pathlen - 1] == '/')
-		pathlen--;
-
-	out->https = https;
-	out->host_header = host;
-	out->host = bare_host;
-	out->path_prefix = pnstrdup(path, pathlen);
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, parts.host, parts.host_len);
+	for (char *c = buf.data; *c; c++)
+		*c = pg_ascii_tolower((unsigned char) *c);
+	out->https = parts.https;
+	out->host = pstrdup(buf.data);
+	if (parts.has_port && parts.port != (parts.https ? 443 : 80))
+		appendStringInfo(&buf, ":%ld", parts.port);
+	out->host_header = buf.data;
+	out->path_prefix = pnstrdup(parts.path, parts.path_len);
 	sm_endpoint_resource(out, "", NULL, &out->base_url);
 	return true;
 }

@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * parse_util.c
- *		Pure parsers of the credential chain's inputs: ISO 8601 times as AWS
- *		writes expirations, the text of an element of STS's flat XML replies,
- *		and one line of the AWS shared config and credentials files.
+ *		Pure parsers of outside input: ISO 8601 times as AWS writes
+ *		expirations, the text of an element of STS's flat XML replies, one
+ *		line of the AWS shared config and credentials files, and the parts
+ *		of an endpoint URL.
  *
  * Plain C with no PostgreSQL headers and no allocation: callers own every
  * buffer, so that unit tests and fuzz targets can link this file alone.
@@ -33,6 +34,18 @@ static bool
 sm_is_digit(char c)
 {
 	return c >= '0' && c <= '9';
+}
+
+static bool
+sm_is_alnum(char c)
+{
+	return sm_is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool
+sm_is_xdigit(char c)
+{
+	return sm_is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 /*
@@ -359,4 +372,160 @@ sm_ini_header_matches(const char *header, const char *want,
 		return strcmp(name, want) == 0;
 	}
 	return strcmp(want, "default") == 0 && strcmp(header, "default") == 0;
+}
+
+/* Whether s starts with the lower-case ASCII prefix, in any case. */
+static bool
+sm_ascii_prefix_ci(const char *s, const char *prefix)
+{
+	for (; *prefix; s++, prefix++)
+	{
+		char c = *s;
+
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		if (c != *prefix)
+			return false;
+	}
+	return true;
+}
+
+/* Characters allowed in an endpoint's path prefix besides letters/digits. */
+static bool
+sm_url_path_char_ok(char c)
+{
+	return sm_is_alnum(c) ||
+		   (c != '\0' && strchr("-._~/=,;+:@!$*", c) != NULL);
+}
+
+/*
+ * sm_url_authority
+ *		The host (name, or IPv6 literal in brackets) and optional port of an
+ *		endpoint URL, from *p (just after "scheme://"); sets *p past them.
+ */
+static SmUrlError
+sm_url_authority(const char **p, SmUrlParts *out)
+{
+	const char *s = *p;
+
+	out->host = s;
+	if (*s == '[')
+	{
+		s++;
+		while (sm_is_xdigit(*s) || *s == ':' || *s == '.')
+			s++;
+		if (*s != ']' || s == out->host + 1)
+			return SM_URL_BAD_IPV6;
+		s++;
+	}
+	else
+	{
+		while (sm_is_alnum(*s) || *s == '-' || *s == '.')
+			s++;
+	}
+	out->host_len = s - out->host;
+	if (out->host_len == 0)
+		return SM_URL_NO_HOST;
+	if (*s == ':')
+	{
+		long port = 0;
+
+		s++;
+		if (!sm_is_digit(*s))
+			return SM_URL_BAD_PORT;
+		/* leading zeros are allowed, as strtol() allows them */
+		for (; sm_is_digit(*s); s++)
+		{
+			port = port * 10 + (*s - '0');
+			if (port > 65535)
+				return SM_URL_BAD_PORT;
+		}
+		if (port < 1)
+			return SM_URL_BAD_PORT;
+		out->has_port = true;
+		out->port = port;
+	}
+	*p = s;
+	return SM_URL_OK;
+}
+
+/*
+ * sm_parse_url
+ *		Split an endpoint URL into its parts: http or https (any case), a
+ *		host name or IPv6 literal, an optional port and an optional path
+ *		prefix of a restricted alphabet; no user information, query or
+ *		fragment.  Returns SM_URL_OK and fills *out, or the reason it was
+ *		refused (*out is then undefined).  Whether plain http is allowed to
+ *		the host is the caller's check (sm_host_is_loopback).
+ */
+SmUrlError
+sm_parse_url(const char *url, SmUrlParts *out)
+{
+	const char *p;
+	const char *at;
+	SmUrlError	err;
+
+	memset(out, 0, sizeof(*out));
+	if (sm_ascii_prefix_ci(url, "https://"))
+	{
+		out->https = true;
+		p = url + 8;
+	}
+	else if (sm_ascii_prefix_ci(url, "http://"))
+		p = url + 7;
+	else
+		return SM_URL_BAD_SCHEME;
+
+	at = strchr(p, '@');
+	if (at != NULL && at < p + strcspn(p, "/?#"))
+		return SM_URL_USERINFO;
+	if ((err = sm_url_authority(&p, out)) != SM_URL_OK)
+		return err;
+	if (*p != '\0' && *p != '/')
+		return SM_URL_EXTRA;
+
+	out->path = p;
+	for (; *p; p++)
+	{
+		if (!sm_url_path_char_ok(*p))
+			return SM_URL_BAD_PATH;
+	}
+	out->path_len = p - out->path;
+	while (out->path_len > 0 && out->path[out->path_len - 1] == '/')
+		out->path_len--;
+	return SM_URL_OK;
+}
+
+/*
+ * sm_url_error_text
+ *		The full sentence that says why sm_parse_url() refused a URL (an
+ *		errdetail); NULL for SM_URL_OK.
+ */
+const char *
+sm_url_error_text(SmUrlError err)
+{
+	switch (err)
+	{
+		case SM_URL_OK:
+			return NULL;
+		case SM_URL_BAD_SCHEME:
+			return "The URL must start with https:// or http://.";
+		case SM_URL_USERINFO:
+			return "The URL contains a user name or password "
+				   "(user:password@); "
+				   "credentials in the URL are not supported.";
+		case SM_URL_BAD_IPV6:
+			return "The URL has a malformed IPv6 address.";
+		case SM_URL_NO_HOST:
+			return "The URL has no host name.";
+		case SM_URL_BAD_PORT:
+			return "The URL has an invalid port number.";
+		case SM_URL_EXTRA:
+			return "Only a host name, an optional port and an optional path "
+				   "are allowed: no user name, query string or fragment.";
+		case SM_URL_BAD_PATH:
+			return "The URL path may only contain letters, digits and "
+				   "-._~/=,;+:@!$* characters.";
+	}
+	return "The URL is malformed.";
 }

@@ -19,7 +19,8 @@
 # install into a private copy of that server's files; run the signer and
 # retry-policy unit tests; start a throwaway cluster with no AWS environment
 # and run "make installcheck"; restart it with the mock endpoint's
-# environment and run "make installcheck-mock".  The last line is
+# environment and run "make installcheck-mock"; then test/cluster_check.sh
+# (shared state: the DSM registry on 17+, preload before).  The last line is
 # "N passed, M failed" over all versions.
 set -u
 
@@ -170,8 +171,8 @@ one() {
 
 	local part line
 	for part in sigv4-check retry-check; do
-		# the official SigV4 vectors beside the clone, not beside this copy
-		make -s "$part" SIGV4_SUITE="$REPO/../shared/sigv4-suite" >"$run/$part.log" 2>&1
+		# the official SigV4 vectors beside ../shared/pg, not beside this copy
+		make -s "$part" SIGV4_SUITE="$SHARED/../sigv4-suite" >"$run/$part.log" 2>&1
 		line=$(awk '/^[0-9]+ passed, [0-9]+ failed$/ {a += $1; b += $3} END {print a+0, b+0}' "$run/$part.log")
 		[ "$line" = "0 0" ] && line="0 1"
 		echo "$part: ${line% *} passed, ${line#* } failed"
@@ -181,9 +182,29 @@ one() {
 
 	SM_QUIET_FAILURE=1
 	sm_setup >"$run/setup.log" 2>&1 || { cat "$run/setup.log"; echo "set-up: FAILED"; echo "$p passed, $((f + 1)) failed"; return 1; }
+	# as test/run-tests.sh does: pg_regress scripts read the server log and
+	# cluster_check.sh the work directory
+	export SM_ROOT SM_WORK
 	line=$(sm_regress_both "$run/regress" "${psql_opt[@]}")
 	echo "pg_regress: $line"
 	[ -s "$run/regress.diffs" ] && head -n 150 "$run/regress.diffs"
+	p=$((p + ${line%% passed*}))
+	line=${line#*, }
+	f=$((f + ${line%% failed*}))
+
+	# the cluster-wide state (issue 12) on this server: the DSM registry
+	# and the custom wait event on 17 and later, shared_preload_libraries
+	# before (14 has no shmem_request_hook).  The cluster is running with
+	# the mock's environment again; cluster_check.sh restarts it.  Its psql
+	# is the server's own (19, with its libpq) or Debian's 15.
+	local psql_dir=$DEBIAN_PSQL_BINDIR
+	[ -x "$($PG_CONFIG --bindir)/psql" ] && psql_dir=$($PG_CONFIG --bindir)
+	env PATH="$psql_dir:$PATH" ${SM_PG_LIBRARY_PATH:+LD_LIBRARY_PATH="$SM_PG_LIBRARY_PATH"} \
+		bash test/cluster_check.sh >"$run/cluster.log" 2>&1
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$run/cluster.log" | tail -n 1)
+	[ -n "$line" ] || line="0 passed, 1 failed"
+	echo "cluster_check: $line"
+	grep -E '^FAILED' -A 20 "$run/cluster.log" | head -n 60
 	p=$((p + ${line%% passed*}))
 	line=${line#*, }
 	f=$((f + ${line%% failed*}))

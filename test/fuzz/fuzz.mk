@@ -26,6 +26,7 @@ FUZZ_ALL_TARGETS = \
 	iso8601 \
 	ini_line \
 	sts_xml \
+	endpoint_url \
 	redact
 
 FUZZ_TARGETS ?= $(FUZZ_ALL_TARGETS)

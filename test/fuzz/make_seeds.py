@@ -171,6 +171,20 @@ def main():
         for doc in [sts, err, "<" + tag + ">", "<" + tag + "></" + tag]:
             write("sts_xml", tag.encode() + b"\0v&<>\"'\0" + doc.encode())
     redact_seeds()
+    for u in ["https://profile.eu-west-2.amazonaws.com",
+              "http://127.0.0.1:8080", "http://127.0.0.1:8080/",
+              "HTTP://LOCALHOST:80/prefix//", "https://[::1]:443/a/b",
+              "http://[0:0:0:0:0:0:0:1]", "http://[::ffff:127.0.0.1]:1",
+              "http://127.attacker.invalid/", "http://0127.0.0.1",
+              "http://127.0.0.256", "http://user:pw@host/", "http://host/@x",
+              "http://h:0", "http://h:65535", "http://h:65536", "http://h:00080",
+              "http://h:", "http://h:+1", "http://h?x=1", "http://h/p?q#f",
+              "https://h/p q", "https://h/a=b,c;d+e:f@g!h$i*j~k",
+              "https://", "https:///x", "http://[", "http://[]", "http://[::1",
+              "ftp://h", "https:/h", "", "https://h\xc3\xa9/",
+              "http://169.254.170.2/v2/credentials/x",
+              "http://[fd00:ec2::23]/latest/api/token"]:
+        write("endpoint_url", u.encode())
 
 
 def redact_seeds():
