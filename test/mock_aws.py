@@ -175,7 +175,10 @@ class: invalid (the reply is not what the API promises: no answer row may
 come from it), transparent (every id still means what the unmutated reply
 said), value (the id's Profile differs: profile_sha256 has its canonical
 hash, null when no JSON reader here can hold it), omit (the id is not
-answered: its row must be a failure row).  Stats: hostile{requests,
+answered: its row must be a failure row).  A mutation whose raw text a
+later one replaced (bad-utf8 bytes in a string that profile-type-swap made
+a number) is not sent: it is logged as transparent, its detail ending "not
+sent: ...".  Stats: hostile{requests,
 mutated, kinds{}, classes{}, last_seq}.  test/t_hostile.sh drives it.
 
 Hostile credential sources (issue 9), all through POST /_mock/config
@@ -2651,7 +2654,9 @@ class HostileReply:
     """
 
     # Kinds that remove or replace entries go first, so that no later label
-    # refers to content that is not sent.
+    # refers to content that is not sent.  A value replaced by a later kind
+    # of the same rank (profile-type-swap) can still take an earlier
+    # mutation's raw text with it: render() relabels those (check_markers).
     ORDER = dict((k, 0 if k == "missing-id" else 1 if k == "type-swap" else 2)
                  for k in HOSTILE_KINDS)
 
@@ -2662,6 +2667,7 @@ class HostileReply:
         self.rid = rid
         self.muts = []
         self.raws = []
+        self.marked = []           # (mut, marker): mutations made of raw text
         self.status = 200
         self.ctype = "application/json"
         self.headers = []
@@ -2694,11 +2700,15 @@ class HostileReply:
         self.raws.append(_Raw(data, in_string))
         return "@@MOCKRAW%d@@" % (len(self.raws) - 1)
 
-    def note(self, kind, cls, pid=None, where=None, detail=None):
+    def note(self, kind, cls, pid=None, where=None, detail=None, marker=None):
+        """Record a mutation; marker: the raw() marker it consists of (see
+        check_markers)."""
         m = {"kind": kind, "class": cls, "id": pid, "where": where}
         if detail is not None:
             m["detail"] = detail
         self.muts.append(m)
+        if marker is not None:
+            self.marked.append((m, marker))
         if cls == "value":
             self.value_ids.add(pid)
 
@@ -2881,23 +2891,24 @@ class HostileReply:
             places.append("Profile")
         pl = r.choice(places)
         if pl == "top-unknown":
-            self.top["HostileNumber"] = self.raw(tok)
-            self.note("huge-number", "transparent", None, "HostileNumber", tok)
+            mk = self.top["HostileNumber"] = self.raw(tok)
+            self.note("huge-number", "transparent", None, "HostileNumber", tok, mk)
         elif pl == "entry-unknown":
             arr, i, e = r.choice(self.entries())
-            e["Score"] = self.raw(tok)
-            self.note("huge-number", "transparent", e["ProfileId"], arr + ".Score", tok)
+            mk = e["Score"] = self.raw(tok)
+            self.note("huge-number", "transparent", e["ProfileId"], arr + ".Score", tok, mk)
         elif pl == "LastComputedAt":
-            self.top["LastComputedAt"] = self.raw(tok)
-            self.note("huge-number", "invalid", None, "LastComputedAt", tok)
+            mk = self.top["LastComputedAt"] = self.raw(tok)
+            self.note("huge-number", "invalid", None, "LastComputedAt", tok, mk)
         elif pl == "Status":
             e = r.choice(self.failure_entries())
-            e["Status"] = self.raw(tok)
-            self.note("huge-number", "invalid", e["ProfileId"], "Failures.Status", tok)
+            mk = e["Status"] = self.raw(tok)
+            self.note("huge-number", "invalid", e["ProfileId"], "Failures.Status", tok, mk)
         else:
             e = r.choice(self.present())
-            where = self.put_attr(e, "hostileNumber", self.raw(tok))
-            self.note("huge-number", "value", e["ProfileId"], where, tok)
+            mk = self.raw(tok)
+            where = self.put_attr(e, "hostileNumber", mk)
+            self.note("huge-number", "value", e["ProfileId"], where, tok, mk)
 
     def m_deep_nesting(self):
         r = self.rng
@@ -2912,15 +2923,16 @@ class HostileReply:
             self.body = b'{"a":' * 50000
             self.note("deep-nesting", "invalid", None, "body", "50000 '{\"a\":'")
         elif pl == "top-unknown":
-            self.top["Nested"] = self.raw(b"[" * 100000 + b"]" * 100000)
+            mk = self.top["Nested"] = self.raw(b"[" * 100000 + b"]" * 100000)
             self.note("deep-nesting", "transparent", None, "Nested",
-                      "100000 nested arrays (balanced)")
+                      "100000 nested arrays (balanced)", mk)
         else:
             e = r.choice(self.present())
             depth = r.choice([100, 300, 100000])
-            where = self.put_attr(e, "nested", self.raw(b"[" * depth + b"1" + b"]" * depth))
+            mk = self.raw(b"[" * depth + b"1" + b"]" * depth)
+            where = self.put_attr(e, "nested", mk)
             self.note("deep-nesting", "value", e["ProfileId"], where,
-                      "%d nested arrays (balanced)" % depth)
+                      "%d nested arrays (balanced)" % depth, mk)
 
     def str_messages(self):
         return [e for e in self.failure_entries() if isinstance(e.get("Message"), str)]
@@ -2950,7 +2962,7 @@ class HostileReply:
             e, c, k = tgt
             c[k] = c[k][:3] + marker + c[k][3:]
             pid = e["ProfileId"]
-        self.note("bad-utf8", "invalid", pid, pl, bad.hex())
+        self.note("bad-utf8", "invalid", pid, pl, bad.hex(), marker)
 
     def m_lone_surrogate(self):
         r = self.rng
@@ -2960,14 +2972,16 @@ class HostileReply:
         if tgt is not None:
             e, c, k = tgt
             c[k] = c[k] + marker
-            self.note("lone-surrogate", "value", e["ProfileId"], "Profile." + k, esc)
+            self.note("lone-surrogate", "value", e["ProfileId"], "Profile." + k, esc, marker)
         elif self.str_messages() and (r.random() < 0.5 or not self.sdn_is_str()):
             e = r.choice(self.str_messages())
             e["Message"] += " " + marker
-            self.note("lone-surrogate", "transparent", e["ProfileId"], "Failures.Message", esc)
+            self.note("lone-surrogate", "transparent", e["ProfileId"], "Failures.Message", esc,
+                      marker)
         elif self.sdn_is_str():
             self.top["SegmentDefinitionName"] += marker
-            self.note("lone-surrogate", "transparent", None, "SegmentDefinitionName", esc)
+            self.note("lone-surrogate", "transparent", None, "SegmentDefinitionName", esc,
+                      marker)
         else:
             raise IndexError("no string to put it in")
 
@@ -2987,9 +3001,10 @@ class HostileReply:
         elif pl == "profile-raw":
             # unescaped control characters inside a JSON string: invalid JSON
             e, c, k = tgt
-            c[k] = c[k] + self.raw(b"\x01\x1b[31m\x7f", in_string=True)
+            mk = self.raw(b"\x01\x1b[31m\x7f", in_string=True)
+            c[k] = c[k] + mk
             self.note("control-chars", "invalid", e["ProfileId"], "Profile." + k,
-                      "raw bytes 01 1b 7f in a string")
+                      "raw bytes 01 1b 7f in a string", mk)
         elif pl == "message":
             e = r.choice(self.str_messages())
             e["Message"] = txt + " " + e["Message"]
@@ -3113,6 +3128,29 @@ class HostileReply:
 
     # -- output ---------------------------------------------------------------
 
+    def _marker_pattern(self, marker):
+        """What _subst replaces for a marker: the marker itself inside a
+        string, the quoted marker (a whole JSON value) otherwise."""
+        i = int(marker[len("@@MOCKRAW"):-2])
+        m = marker.encode()
+        return m if self.raws[i].in_string else b'"' + m + b'"'
+
+    def check_markers(self, model):
+        """Relabel the mutations whose raw text does not reach the rendered
+        model (before substitution): a later mutation replaced the value
+        that held it (profile-type-swap turning the string with the bad
+        bytes into a number, or cutting it to 200 characters; type-swap
+        having detached the list it went into), or quoted it inside a
+        string where it is no longer substituted.  Such a mutation was not
+        made: keeping its label would claim, e.g., that a well-formed reply
+        is invalid."""
+        for m, marker in self.marked:
+            if self._marker_pattern(marker) not in model:
+                m["class"] = "transparent"
+                m["detail"] = (m.get("detail", "") + "; not sent: a later mutation "
+                               "replaced the value that held it").lstrip("; ")
+        self.value_ids = {m["id"] for m in self.muts if m["class"] == "value"}
+
     def _subst(self, data):
         for i in range(len(self.raws) - 1, -1, -1):
             rw = self.raws[i]
@@ -3141,10 +3179,14 @@ class HostileReply:
         return out
 
     def render(self):
+        """The body to send; also settles the labels (check_markers), so it
+        comes before .muts and profile_hashes() are read."""
+        model = dumps_wire(self.top).encode("utf-8", "surrogatepass")
+        self.check_markers(model)
         if self.body is not None:
             data = self.body
         else:
-            data = self._subst(dumps_wire(self.top).encode("utf-8", "surrogatepass"))
+            data = self._subst(model)
         if self.cut is not None:
             data = data[: int(len(data) * self.cut)]
         return data
