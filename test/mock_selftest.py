@@ -1227,6 +1227,44 @@ def t_hostile_offline():
     check("500 random combinations: every label true", not problems, problems[:3])
 
 
+def t_hostile_pairs():
+    """Every ordered pair of kinds on a one-id and a three-id request, for a
+    fixed set of sub-seeds: a later mutation must not leave an earlier label
+    that is no longer true (a bad-utf8 "invalid" label whose bytes a
+    profile-type-swap replaced made t_hostile.sh count a correct answer row
+    as a defect).  ~15 s."""
+    section("hostile replies: label check of every ordered pair of kinds")
+    asked_sets = (["df14f4605c86c5044f6a73f602229a88"],
+                  ids_of(2, 83) + ["f" + ids_of(1, 84)[0][1:]])
+    problems = []
+    errors = []
+    for a in mock_aws.HOSTILE_KINDS:
+        for b in mock_aws.HOSTILE_KINDS:
+            if a == b:
+                continue
+            # huge-string costs ~0.1 s a reply: a few sub-seeds for it
+            seeds = 2 if "huge-string" in (a, b) else 100
+            for asked in asked_sets:
+                for n in range(seeds):
+                    hr = mock_aws.HostileReply(random.Random(n), "everyone", asked, "rid")
+                    try:
+                        for k in sorted((a, b), key=mock_aws.HostileReply.ORDER.get):
+                            hr.apply(k)
+                        body = hr.render()
+                        hashes = hr.profile_hashes()
+                    except Exception as e:
+                        errors.append((n, a, b, repr(e)))
+                        continue
+                    if hr.conn_cut:
+                        continue
+                    want = hostile_interpret(200, mock_aws.normal_body("everyone", asked),
+                                             asked)[1]
+                    problems += [(n, a, b, len(asked)) + x for x in hostile_label_problems(
+                        hr.status, body, asked, hr.muts, hashes, want)]
+    check("every ordered pair of kinds: no exception", not errors, errors[:3])
+    check("every ordered pair of kinds: every label true", not problems, problems[:3])
+
+
 def t_hostile(m):
     section("hostile replies")
     c = Client(m)
@@ -2033,6 +2071,11 @@ def main():
         except Exception:
             import traceback
             check("t_hostile_offline raised", False, traceback.format_exc())
+        try:
+            t_hostile_pairs()
+        except Exception:
+            import traceback
+            check("t_hostile_pairs raised", False, traceback.format_exc())
         m = Mock(root, "m1", ["--regions", "eu-west-2,us-east-1"])
         for t in (t_startup, t_tls, t_happy, t_auth, t_validation, t_faults, t_variants,
                   t_control, t_quota, t_hostile, t_imds, t_container, t_sts, t_hostile_creds, t_robust, t_concurrency, t_log,
